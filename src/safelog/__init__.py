@@ -1,0 +1,54 @@
+"""
+safelog: logs that carry metadata only, by construction.
+
+Configure once at startup with `configure`; then `get_logger` (structlog)
+and every stdlib `logging` logger go through one sanitizing chain before any
+sink. Only declared fields of declared kinds leave the process.
+"""
+
+from __future__ import annotations
+
+from ._config import configure, get_logger, is_configured, self_check, shutdown, stats
+from .policy import (
+    Bool,
+    ConfigurationError,
+    Duration,
+    Enum,
+    FieldPolicy,
+    Float,
+    Hashed,
+    HttpMethod,
+    HttpStatus,
+    Id,
+    Int,
+    Kind,
+    Route,
+    Uuid,
+)
+
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Bool",
+    "ConfigurationError",
+    "Duration",
+    "Enum",
+    "FieldPolicy",
+    "Float",
+    "Hashed",
+    "HttpMethod",
+    "HttpStatus",
+    "Id",
+    "Int",
+    "Kind",
+    "Route",
+    "Uuid",
+    "__version__",
+    "configure",
+    "get_logger",
+    "is_configured",
+    "self_check",
+    "shutdown",
+    "stats",
+]

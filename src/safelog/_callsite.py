@@ -1,0 +1,177 @@
+"""
+Call sites and the "is this string a constant from code?" check.
+
+An event name (or a stdlib message template) is trusted only if it is a
+string literal written in the source of the code that logs it. We check that
+against the literals the compiler put into the calling code object, then
+against every literal of the calling module (so ``EVENT = "x"`` at module
+level and ``log.info(EVENT)`` works). A string built at runtime --
+``f"user_{account_id}"``, ``"a" + b``, ``tmpl % args`` -- is in neither pool,
+however identifier-like it looks.
+
+Both pools are computed once and cached; the per-call cost is a frame walk of
+a few hops and one set lookup.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+from types import CodeType, FrameType
+from typing import Any
+
+
+# Frames of these packages are the logging machinery, not the call site.
+_INFRA = ("safelog", "structlog", "logging")
+_INFRA_DOTTED = tuple(p + "." for p in _INFRA)
+
+_code_pools: dict[int, tuple[CodeType, frozenset[str]]] = {}
+_file_pools: dict[str, frozenset[str]] = {}
+_lock = threading.Lock()
+# Bounds keep dynamically generated code (exec in a loop) from growing the
+# caches without limit; clearing only costs a recomputation.
+_MAX_CODE_POOLS = 8192
+_MAX_FILE_POOLS = 2048
+
+_extra_skip: tuple[str, ...] = ()
+_extra_skip_dotted: tuple[str, ...] = ()
+
+
+def set_skipped_modules(modules: tuple[str, ...]) -> None:
+    """Treat *modules* (a service's own logging helpers) as machinery too."""
+    global _extra_skip, _extra_skip_dotted  # noqa: PLW0603
+    _extra_skip = modules
+    _extra_skip_dotted = tuple(m + "." for m in modules)
+
+
+def is_infra(module: str) -> bool:
+    return (
+        module in _INFRA
+        or module.startswith(_INFRA_DOTTED)
+        or module in _extra_skip
+        or (bool(_extra_skip) and module.startswith(_extra_skip_dotted))
+    )
+
+
+def find_caller(start: FrameType | None = None) -> FrameType | None:
+    """Return the first frame, walking outwards, that is not machinery."""
+    f = sys._getframe(1) if start is None else start
+    while f is not None:
+        name = f.f_globals.get("__name__")
+        if type(name) is not str or not is_infra(name):
+            return f
+        f = f.f_back
+    return None
+
+
+def _collect(code: CodeType, out: set[str], seen: set[int]) -> None:
+    if id(code) in seen:
+        return
+    seen.add(id(code))
+    stack: list[Any] = list(code.co_consts)
+    while stack:
+        c = stack.pop()
+        t = type(c)
+        if t is str:
+            out.add(c)
+        elif t is tuple or t is frozenset:
+            stack.extend(c)
+        elif t is CodeType:
+            _collect(c, out, seen)
+
+
+def _code_literals(code: CodeType) -> frozenset[str]:
+    out: set[str] = set()
+    stack: list[Any] = list(code.co_consts)
+    while stack:
+        c = stack.pop()
+        t = type(c)
+        if t is str:
+            out.add(c)
+        elif t is tuple or t is frozenset:
+            stack.extend(c)
+    return frozenset(out)
+
+
+def code_pool(code: CodeType) -> frozenset[str]:
+    """The string literals of one code object (not of nested functions)."""
+    hit = _code_pools.get(id(code))
+    # The cached entry holds the code object itself, so its id cannot be
+    # reused by another object while the entry lives.
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    pool = _code_literals(code)
+    with _lock:
+        if len(_code_pools) >= _MAX_CODE_POOLS:
+            _code_pools.clear()
+        _code_pools[id(code)] = (code, pool)
+    return pool
+
+
+def _module_code(filename: str, globals_: dict[str, Any] | None) -> CodeType | None:
+    if globals_ is not None:
+        loader = globals_.get("__loader__")
+        get_code = getattr(loader, "get_code", None)
+        name = globals_.get("__name__")
+        if get_code is not None and type(name) is str:
+            try:
+                code = get_code(name)
+            except Exception:  # noqa: BLE001 -- any loader failure: fall back
+                code = None
+            if isinstance(code, CodeType) and code.co_filename == filename:
+                return code
+    try:
+        with open(filename, "rb") as fh:
+            source = fh.read()
+        return compile(source, filename, "exec", dont_inherit=True)
+    except Exception:  # noqa: BLE001 -- no readable source: no module pool
+        return None
+
+
+def file_pool(filename: str, globals_: dict[str, Any] | None = None) -> frozenset[str]:
+    """Every string literal in the module compiled from *filename*."""
+    pool = _file_pools.get(filename)
+    if pool is not None:
+        return pool
+    code = _module_code(filename, globals_)
+    out: set[str] = set()
+    if code is not None:
+        _collect(code, out, set())
+    pool = frozenset(out)
+    with _lock:
+        if len(_file_pools) >= _MAX_FILE_POOLS:
+            _file_pools.clear()
+        _file_pools[filename] = pool
+    return pool
+
+
+def is_code_literal(text: str, frame: FrameType | None, filename: str | None = None) -> bool:
+    """
+    Whether *text* (an exact `str`) is a literal of the calling code.
+
+    *frame* is the call site; *filename* is used when the frame is unknown
+    (a stdlib record handled on another thread).
+    """
+    if frame is not None:
+        code = frame.f_code
+        if text in code_pool(code):
+            return True
+        return text in file_pool(code.co_filename, frame.f_globals)
+    if filename:
+        return text in file_pool(filename)
+    return False
+
+
+def module_of(frame: FrameType | None) -> str | None:
+    if frame is None:
+        return None
+    name = frame.f_globals.get("__name__")
+    return name if type(name) is str else None
+
+
+def clear_caches() -> None:
+    """Forget every cached pool (tests, and code reloaded at runtime)."""
+    with _lock:
+        _code_pools.clear()
+        _file_pools.clear()

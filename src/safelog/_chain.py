@@ -1,0 +1,225 @@
+"""
+The one chain every record goes through, and the structlog bound logger that
+feeds it.
+
+`SafeBoundLogger` is a structlog bound logger (``bind``, ``unbind``,
+``new``, level methods, async variants) with three differences from
+structlog's filtering logger, each for the promise:
+
+- positional arguments are never interpolated into the event (that would
+  build the event from data and can raise ``TypeError`` into the caller);
+  they are counted as dropped;
+- a failure anywhere in the chain never raises into the caller: the record
+  goes out with what is known safe plus a marker;
+- disabled levels are a bare ``return None``, as in structlog.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from structlog import BoundLoggerBase
+
+from ._sinks import Dispatcher
+from .processors import add_timestamp, render_json_line
+from .tracebacks import qualified_type_name
+
+
+__all__ = ["Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]
+
+#: The event of a record whose processing failed inside safelog.
+MARKER_INTERNAL = "<safelog-internal-error>"
+
+Processor = Callable[[Any, str, dict[str, Any]], Any]
+
+
+class Chain:
+    """The configured processors plus the dispatcher they feed."""
+
+    __slots__ = ("dispatcher", "internal_errors", "metadata", "processors")
+
+    def __init__(
+        self,
+        processors: Sequence[Processor],
+        dispatcher: Dispatcher,
+        metadata: dict[str, Any],
+    ) -> None:
+        self.processors = tuple(processors)
+        self.dispatcher = dispatcher
+        self.metadata = metadata
+        self.internal_errors = 0
+
+    def run(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> None:
+        """Process *event_dict* and emit it; never raises."""
+        try:
+            result: Any = event_dict
+            for proc in self.processors:
+                result = proc(logger, method_name, result)
+            line = result if type(result) is str else self.fallback_line(method_name, None)
+        except Exception as exc:  # noqa: BLE001 -- fail open on delivery
+            line = self.fallback_line(method_name, exc)
+        self.dispatcher.emit(line)
+
+    def fallback_line(self, method_name: str, exc: BaseException | None) -> str:
+        """A record built only from trusted parts, for when a stage failed."""
+        self.internal_errors += 1
+        record: dict[str, Any] = {"timestamp": None}
+        add_timestamp(None, method_name, record)
+        record["level"] = method_name if method_name in _LEVEL_NAMES else "error"
+        record["event"] = MARKER_INTERNAL
+        record.update(self.metadata)
+        if exc is not None:
+            # The class of safelog's own failure is a name of code.
+            record["safelog_error"] = qualified_type_name(type(exc))
+        try:
+            return render_json_line(record)
+        except Exception:  # noqa: BLE001
+            return '{"event":"<safelog-internal-error>"}'
+
+
+_LEVEL_NAMES = frozenset({"debug", "info", "warning", "error", "critical"})
+
+
+class SinkLogger:
+    """
+    The logger a `SafeBoundLogger` wraps: it knows the chain, and its ``name``
+    is the one given to `get_logger`. (structlog's own ``get_logger()`` makes
+    one through the configured factory, so it reaches the same chain.)
+    """
+
+    __slots__ = ("chain", "name")
+
+    def __init__(self, name: str | None, chain: Chain) -> None:
+        self.name = name
+        self.chain = chain
+
+    def msg(self, line: str) -> None:
+        self.chain.dispatcher.emit(line)
+
+    debug = info = warning = warn = error = critical = fatal = exception = log = msg
+
+
+class SafeBoundLogger(BoundLoggerBase):
+    """A structlog bound logger whose calls always go through safelog's chain."""
+
+    _min_level: ClassVar[int] = logging.INFO
+    _logger: SinkLogger
+
+    def _safe(self, method_name: str, event: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        if args:
+            # Never interpolated; counted as dropped by PolicyFilter.
+            kw["positional_args"] = args
+        try:
+            event_dict = self._context.copy()
+            event_dict.update(kw)
+            event_dict["event"] = event
+        except Exception as exc:  # noqa: BLE001
+            chain = self._logger.chain
+            chain.dispatcher.emit(chain.fallback_line(method_name, exc))
+            return
+        self._logger.chain.run(self._logger, method_name, event_dict)
+
+    def is_enabled_for(self, level: int) -> bool:
+        return level >= self._min_level
+
+    def get_effective_level(self) -> int:
+        return self._min_level
+
+
+
+def _nop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
+    return None
+
+
+async def _anop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
+    return None
+
+
+_LEVELS: tuple[tuple[int, str], ...] = (
+    (logging.DEBUG, "debug"),
+    (logging.INFO, "info"),
+    (logging.WARNING, "warning"),
+    (logging.ERROR, "error"),
+    (logging.CRITICAL, "critical"),
+)
+
+
+def _level_name(level: int) -> str:
+    name = "critical"
+    for lvl, n in _LEVELS:
+        if level <= lvl:
+            return n
+        name = n
+    return name
+
+
+def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
+    """A `SafeBoundLogger` class whose methods below *min_level* do nothing."""
+    ns: dict[str, Any] = {"_min_level": min_level, "__slots__": ()}
+
+    def make(level: int, name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        if level < min_level:
+            return _nop, _anop
+
+        def meth(self: SafeBoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
+            self._safe(name, event, args, kw)
+
+        async def ameth(self: SafeBoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
+            self._safe(name, event, args, kw)
+
+        meth.__name__ = name
+        ameth.__name__ = "a" + name
+        return meth, ameth
+
+    for level, name in _LEVELS:
+        ns[name], ns["a" + name] = make(level, name)
+    ns["warn"], ns["awarn"] = ns["warning"], ns["awarning"]
+    ns["fatal"], ns["afatal"] = ns["critical"], ns["acritical"]
+    ns["msg"], ns["amsg"] = ns["info"], ns["ainfo"]
+
+    if logging.ERROR >= min_level:
+
+        def exception(self: SafeBoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
+            kw.setdefault("exc_info", True)
+            self._safe("error", event, args, kw)
+
+        async def aexception(
+            self: SafeBoundLogger, event: Any = None, *args: Any, **kw: Any
+        ) -> None:
+            kw.setdefault("exc_info", True)
+            self._safe("error", event, args, kw)
+
+        ns["exception"], ns["aexception"] = exception, aexception
+    else:  # pragma: no cover -- min_level above ERROR
+        ns["exception"], ns["aexception"] = _nop, _anop
+
+    def log(self: SafeBoundLogger, level: int, event: Any = None, *args: Any, **kw: Any) -> None:
+        if type(level) is not int or level < min_level:
+            return
+        self._safe(_level_name(level), event, args, kw)
+
+    async def alog(
+        self: SafeBoundLogger, level: int, event: Any = None, *args: Any, **kw: Any
+    ) -> None:
+        if type(level) is not int or level < min_level:
+            return
+        self._safe(_level_name(level), event, args, kw)
+
+    ns["log"], ns["alog"] = log, alog
+    return type(f"SafeBoundLoggerFiltering{logging.getLevelName(min_level).title()}", (SafeBoundLogger,), ns)
+
+
+_classes: dict[int, type[SafeBoundLogger]] = {}
+_classes_lock = threading.Lock()
+
+
+def bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
+    with _classes_lock:
+        cls = _classes.get(min_level)
+        if cls is None:
+            cls = _classes[min_level] = make_bound_logger_class(min_level)
+        return cls

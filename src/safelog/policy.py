@@ -1,0 +1,608 @@
+"""
+Field kinds and the frozen field policy.
+
+A *kind* decides, from a value alone, whether that value may leave the
+process. No kind carries free text: every kind accepts either a number, a
+member of a closed set declared in code, a bounded identifier-shaped string,
+or replaces the value with a keyed pseudonym. A value that fails its kind is
+replaced by a fixed marker naming the kind (``"<rejected:int>"``), never by
+anything derived from the value.
+
+Kinds never call ``str()``, ``repr()``, ``__eq__`` or ``__hash__`` of an
+object they do not know: they check the exact type first, so a hostile
+subclass cannot smuggle content through an overridden dunder.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum as _enum
+import hashlib
+import hmac
+import math
+import re
+import uuid as _uuid
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar, Union
+
+
+__all__ = [
+    "RESERVED_KEYS",
+    "Bool",
+    "Cleaner",
+    "ConfigurationError",
+    "Duration",
+    "Enum",
+    "FieldPolicy",
+    "Float",
+    "Hashed",
+    "HttpMethod",
+    "HttpStatus",
+    "Id",
+    "Int",
+    "Kind",
+    "Route",
+    "Uuid",
+]
+
+#: What a kind may emit: JSON scalars only.
+Scalar = Union[str, int, float, bool, None]
+#: A compiled kind: value in, safe scalar (or the kind's marker) out.
+Cleaner = Callable[[object], Scalar]
+
+#: Keys every record carries; a policy may not declare them and call
+#: arguments cannot override them.
+RESERVED_KEYS: frozenset[str] = frozenset(
+    {
+        "timestamp",
+        "level",
+        "logger",
+        "event",
+        "service",
+        "environment",
+        "host",
+        "pid",
+        "module",
+        "function",
+        "line",
+        "dropped",
+        "error",
+        "stack",
+        "exc_info",
+        "stack_info",
+        "safelog",
+    }
+)
+
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
+_ID_CHARS = re.compile(r"[A-Za-z0-9._:\-]+\Z")
+_UUID = re.compile(
+    r"([0-9a-fA-F]{8})-?([0-9a-fA-F]{4})-?([0-9a-fA-F]{4})-?"
+    r"([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\Z"
+)
+_ROUTE = re.compile(r"/[A-Za-z0-9._~/{}<>:\-]{0,199}\Z")
+
+
+class ConfigurationError(ValueError):
+    """
+    A policy or option given to `safelog.configure` is wrong.
+
+    Messages name the option, never a value that could be customer content.
+    """
+
+
+def _exact_int(value: object) -> int | None:
+    # bool is an int subclass but means something else; other int subclasses
+    # are normalised through int's own slot so an overridden __int__/__index__
+    # cannot change the number.
+    t = type(value)
+    if t is int:
+        return value  # type: ignore[return-value]
+    if t is bool or not isinstance(value, int):
+        return None
+    return int.__int__(value)
+
+
+def _exact_str(value: object) -> str | None:
+    if type(value) is str:
+        return value
+    if isinstance(value, str):
+        # str's own slot copies the characters; an overridden __str__ is
+        # never consulted.
+        return str.__str__(value)
+    return None
+
+
+class Kind:
+    """
+    Base of every field kind.
+
+    Subclasses implement `clean`, which returns the value to emit or
+    `marker`. A custom kind is an explicit decision that its values are
+    metadata: safelog cannot check that for you, and `safelog.testing`
+    exists to catch the case where it is wrong.
+    """
+
+    #: Short name used in markers and in the inventory.
+    kind_name: ClassVar[str] = "custom"
+
+    __slots__ = ("purpose",)
+
+    purpose: str
+
+    def __init__(self, *, purpose: str = "") -> None:
+        if not isinstance(purpose, str):
+            msg = "purpose: must be a string"
+            raise ConfigurationError(msg)
+        self.purpose = purpose
+
+    @property
+    def marker(self) -> str:
+        """The fixed text that replaces a value that fails this kind."""
+        return f"<rejected:{self.kind_name}>"
+
+    def clean(self, value: object) -> Scalar:
+        """Return *value* in its safe form, or `marker`."""
+        raise NotImplementedError
+
+    def constraints(self) -> dict[str, Any]:
+        """The declared constraints, for the inventory. JSON-compatible."""
+        return {}
+
+    def compile(self, key: HashKey | None) -> Cleaner:
+        """
+        Return the function the chain calls for each value.
+
+        *key* is the configured hash key; only `Hashed` uses it.
+        """
+        return self.clean
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.constraints().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Int(Kind):
+    """An integer within ``[min, max]`` (default: the signed 64-bit range)."""
+
+    kind_name = "int"
+    __slots__ = ("max", "min")
+
+    def __init__(
+        self, *, min: int | None = None, max: int | None = None, purpose: str = ""
+    ) -> None:
+        super().__init__(purpose=purpose)
+        lo = _INT64_MIN if min is None else _exact_int(min)
+        hi = _INT64_MAX if max is None else _exact_int(max)
+        if lo is None or hi is None:
+            msg = "Int: min and max must be integers"
+            raise ConfigurationError(msg)
+        if lo > hi:
+            msg = "Int: min must not exceed max"
+            raise ConfigurationError(msg)
+        self.min = max_(lo, _INT64_MIN)
+        self.max = min_(hi, _INT64_MAX)
+
+    def clean(self, value: object) -> Scalar:
+        n = _exact_int(value)
+        if n is None or n < self.min or n > self.max:
+            return self.marker
+        return n
+
+    def constraints(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.min != _INT64_MIN:
+            out["min"] = self.min
+        if self.max != _INT64_MAX:
+            out["max"] = self.max
+        return out
+
+
+# Int's keyword arguments shadow the builtins inside its __init__.
+max_ = max
+min_ = min
+
+
+class HttpStatus(Int):
+    """An HTTP status code, 100 to 599."""
+
+    kind_name = "http_status"
+    __slots__ = ()
+
+    def __init__(self, *, purpose: str = "") -> None:
+        super().__init__(min=100, max=599, purpose=purpose)
+
+
+class Float(Kind):
+    """A finite number within ``[min, max]``; ints are accepted as floats."""
+
+    kind_name = "float"
+    __slots__ = ("max", "min")
+
+    def __init__(
+        self,
+        *,
+        min: float | None = None,
+        max: float | None = None,
+        purpose: str = "",
+    ) -> None:
+        super().__init__(purpose=purpose)
+        for name, bound in (("min", min), ("max", max)):
+            if bound is not None and (
+                isinstance(bound, bool)
+                or not isinstance(bound, (int, float))
+                or not math.isfinite(bound)
+            ):
+                msg = f"Float: {name} must be a finite number"
+                raise ConfigurationError(msg)
+        if min is not None and max is not None and min > max:
+            msg = "Float: min must not exceed max"
+            raise ConfigurationError(msg)
+        self.min = -math.inf if min is None else float(min)
+        self.max = math.inf if max is None else float(max)
+
+    def clean(self, value: object) -> Scalar:
+        t = type(value)
+        if t is float:
+            f: float = value  # type: ignore[assignment]
+        elif isinstance(value, float):
+            f = float.__float__(value)
+        else:
+            n = _exact_int(value)
+            if n is None or not _INT64_MIN <= n <= _INT64_MAX:
+                return self.marker
+            f = float(n)
+        # NaN fails both comparisons; infinities fail isfinite.
+        if not (self.min <= f <= self.max) or not math.isfinite(f):
+            return self.marker
+        return f
+
+    def constraints(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.min != -math.inf:
+            out["min"] = self.min
+        if self.max != math.inf:
+            out["max"] = self.max
+        return out
+
+
+class Duration(Float):
+    """
+    A non-negative duration: a `datetime.timedelta` or a number, emitted in
+    *unit* (``"ms"`` or ``"s"``).
+    """
+
+    kind_name = "duration"
+    __slots__ = ("_scale", "unit")
+
+    def __init__(self, *, unit: str = "ms", purpose: str = "") -> None:
+        if unit not in ("ms", "s"):
+            msg = "Duration: unit must be 'ms' or 's'"
+            raise ConfigurationError(msg)
+        super().__init__(min=0.0, purpose=purpose)
+        self.unit = unit
+        self._scale = 1000.0 if unit == "ms" else 1.0
+
+    def clean(self, value: object) -> Scalar:
+        if type(value) is _dt.timedelta:
+            return super().clean(value.total_seconds() * self._scale)
+        return super().clean(value)
+
+    def constraints(self) -> dict[str, Any]:
+        return {"unit": self.unit}
+
+
+class Bool(Kind):
+    """``True`` or ``False``, nothing truthy."""
+
+    kind_name = "bool"
+    __slots__ = ()
+
+    def clean(self, value: object) -> Scalar:
+        if value is True or value is False:
+            return value
+        return self.marker
+
+
+class Enum(Kind):
+    """
+    One of a closed set of values declared in code.
+
+    Accepts strings (and ints) given as arguments, or an `enum.Enum` class
+    whose members' values are used. A value matches only if it has exactly
+    the declared type; the *declared* value is emitted, never the caller's
+    object.
+    """
+
+    kind_name = "enum"
+    __slots__ = ("_lookup", "values")
+
+    def __init__(
+        self, *values: str | int | type[_enum.Enum], purpose: str = ""
+    ) -> None:
+        super().__init__(purpose=purpose)
+        flat: list[str | int] = []
+        for v in values:
+            if isinstance(v, type) and issubclass(v, _enum.Enum):
+                flat.extend(m.value for m in v)
+            else:
+                flat.append(v)  # type: ignore[arg-type]
+        if not flat:
+            msg = f"{type(self).__name__}: declare at least one value"
+            raise ConfigurationError(msg)
+        for v in flat:
+            if type(v) not in (str, int) or (type(v) is str and not v):
+                msg = f"{type(self).__name__}: values must be non-empty str or int"
+                raise ConfigurationError(msg)
+        # Frozen at construction: mutating the caller's list later changes
+        # nothing.
+        self.values: tuple[str | int, ...] = tuple(dict.fromkeys(flat))
+        self._lookup: Mapping[object, str | int] = MappingProxyType(
+            {(type(v), v): v for v in self.values}
+        )
+
+    def clean(self, value: object) -> Scalar:
+        if isinstance(value, _enum.Enum):
+            value = value.value
+        t = type(value)
+        if t is str or t is int:
+            return self._lookup.get((t, value), self.marker)
+        return self.marker
+
+    def constraints(self) -> dict[str, Any]:
+        return {"values": list(self.values)}
+
+
+_HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+class HttpMethod(Enum):
+    """A standard HTTP method; lower case input is normalised to upper case."""
+
+    kind_name = "http_method"
+    __slots__ = ()
+
+    def __init__(self, *, purpose: str = "") -> None:
+        super().__init__(*_HTTP_METHODS, purpose=purpose)
+
+    def clean(self, value: object) -> Scalar:
+        s = _exact_str(value)
+        if s is None or len(s) > 7:
+            return self.marker
+        return self._lookup.get((str, s.upper()), self.marker)
+
+    def constraints(self) -> dict[str, Any]:
+        return {}
+
+
+class Route(Enum):
+    """
+    A route *template* declared in code, such as ``"/pages/{page_id}"``.
+
+    Raw paths carry customer data, and a pattern cannot tell ``/users/alice``
+    from ``/users/export``; so the templates are declared, for example from
+    the framework's URL map at startup.
+    """
+
+    kind_name = "route"
+    __slots__ = ()
+
+    def __init__(self, *templates: str, purpose: str = "") -> None:
+        for t in templates:
+            if type(t) is not str or not _ROUTE.match(t):
+                msg = "Route: templates must be strings like '/pages/{page_id}'"
+                raise ConfigurationError(msg)
+        super().__init__(*templates, purpose=purpose)
+
+    def constraints(self) -> dict[str, Any]:
+        return {"templates": list(self.values)}
+
+
+class Id(Kind):
+    """
+    An identifier: 1 to *max_length* characters from ``[A-Za-z0-9._:-]``.
+
+    *pattern*, if given, must also match in full; it can only narrow what the
+    character class allows, never widen it. Ints are accepted and emitted as
+    their decimal string.
+    """
+
+    kind_name = "id"
+    __slots__ = ("_pattern", "max_length")
+
+    def __init__(
+        self, *, max_length: int = 64, pattern: str | None = None, purpose: str = ""
+    ) -> None:
+        super().__init__(purpose=purpose)
+        if type(max_length) is not int or not 1 <= max_length <= 128:
+            msg = "Id: max_length must be an int from 1 to 128"
+            raise ConfigurationError(msg)
+        self.max_length = max_length
+        try:
+            self._pattern = None if pattern is None else re.compile(pattern)
+        except (re.error, TypeError):
+            msg = "Id: pattern must be a valid regular expression"
+            raise ConfigurationError(msg) from None
+
+    def clean(self, value: object) -> Scalar:
+        s = _exact_str(value)
+        if s is None:
+            n = _exact_int(value)
+            if n is None:
+                return self.marker
+            s = str(n)
+        if (
+            len(s) > self.max_length
+            or not s
+            or not s.isascii()
+            or not _ID_CHARS.match(s)
+            or (self._pattern is not None and not self._pattern.fullmatch(s))
+        ):
+            return self.marker
+        return s
+
+    def constraints(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"max_length": self.max_length}
+        if self._pattern is not None:
+            out["pattern"] = self._pattern.pattern
+        return out
+
+
+class Uuid(Kind):
+    """A UUID (object or string, with or without dashes), emitted canonical."""
+
+    kind_name = "uuid"
+    __slots__ = ()
+
+    def clean(self, value: object) -> Scalar:
+        if type(value) is _uuid.UUID:
+            return str(value)
+        s = _exact_str(value)
+        if s is None or len(s) > 36:
+            return self.marker
+        m = _UUID.match(s)
+        if m is None:
+            return self.marker
+        return "-".join(m.groups()).lower()
+
+
+@dataclass(frozen=True)
+class HashKey:
+    """A configured HMAC key and the id that names it in output."""
+
+    secret: bytes
+    key_id: str
+
+    def __repr__(self) -> str:
+        # Never print the secret, not even in a debugger.
+        return f"HashKey(key_id={self.key_id!r})"
+
+
+class Hashed(Kind):
+    """
+    A keyed pseudonym: ``"<key_id>:<HMAC-SHA256, base32, 26 chars>"``.
+
+    Stable for one key, so records about the same tenant group together; not
+    reversible without the key. Accepts str, int and UUID values. The key id
+    in the output lets keys rotate. `safelog.configure` refuses a policy with
+    `Hashed` fields when no key is configured.
+    """
+
+    kind_name = "hashed"
+    __slots__ = ()
+
+    def clean(self, value: object) -> Scalar:
+        # Without a compiled key nothing can be pseudonymised: fail closed.
+        return self.marker
+
+    def compile(self, key: HashKey | None) -> Cleaner:
+        if key is None:
+            msg = "Hashed fields need a hash key (hash_key= or SAFELOG_HASH_KEY)"
+            raise ConfigurationError(msg)
+        secret = key.secret
+        prefix = key.key_id + ":"
+        marker = self.marker
+        digest = hmac.digest
+        b32 = _b32
+
+        def clean_hashed(value: object) -> Scalar:
+            if type(value) is _uuid.UUID:
+                data = value.bytes
+            else:
+                s = _exact_str(value)
+                if s is None:
+                    n = _exact_int(value)
+                    if n is None:
+                        return marker
+                    s = str(n)
+                try:
+                    data = s.encode("utf-8")
+                except UnicodeEncodeError:
+                    return marker
+            return prefix + b32(digest(secret, data, "sha256")[:16])
+
+        return clean_hashed
+
+
+def _b32(raw: bytes) -> str:
+    import base64
+
+    return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+
+
+def make_hash_key(secret: bytes | str, key_id: str | None = None) -> HashKey:
+    """Validate a configured secret and derive its key id if none is given."""
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8")
+    if not isinstance(secret, bytes):
+        msg = "hash_key: must be bytes or str"
+        raise ConfigurationError(msg)
+    if len(secret) < 16:
+        msg = "hash_key: must be at least 16 bytes"
+        raise ConfigurationError(msg)
+    if key_id is None:
+        # A short digest of the key names it without revealing it.
+        key_id = "k" + hashlib.sha256(b"safelog-key-id:" + secret).hexdigest()[:8]
+    elif not isinstance(key_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", key_id):
+        msg = "hash_key_id: must be 1 to 16 characters from [A-Za-z0-9_-]"
+        raise ConfigurationError(msg)
+    return HashKey(secret=secret, key_id=key_id)
+
+
+class FieldPolicy:
+    """
+    The frozen set of declared fields: name -> kind.
+
+    Built once at `safelog.configure`; later changes to the mapping it was
+    built from change nothing.
+    """
+
+    __slots__ = ("_cleaners", "kinds")
+
+    def __init__(
+        self, fields: Mapping[str, Kind] | Iterable[tuple[str, Kind]] = ()
+    ) -> None:
+        items = fields.items() if isinstance(fields, Mapping) else fields
+        kinds: dict[str, Kind] = {}
+        for name, kind in items:
+            if type(name) is not str or not _FIELD_NAME.match(name):
+                msg = "fields: names must be identifiers of at most 64 characters"
+                raise ConfigurationError(msg)
+            if name in RESERVED_KEYS:
+                msg = f"fields: {name!r} is a built-in key of every record"
+                raise ConfigurationError(msg)
+            if not isinstance(kind, Kind):
+                msg = f"fields: {name!r} must be a safelog kind such as safelog.Int()"
+                raise ConfigurationError(msg)
+            kinds[name] = kind
+        # Copied into a read-only mapping: the caller's dict may change later.
+        self.kinds: Mapping[str, Kind] = MappingProxyType(kinds)
+        self._cleaners: Mapping[str, tuple[str, Cleaner]] | None = None
+
+    def compile(self, key: HashKey | None) -> Mapping[str, tuple[str, Cleaner]]:
+        """
+        Return name -> (canonical name, cleaner) for the chain.
+
+        The canonical name is the policy's own string, so a key object from
+        the call site is never what gets emitted.
+        """
+        return MappingProxyType(
+            {name: (name, kind.compile(key)) for name, kind in self.kinds.items()}
+        )
+
+    def needs_key(self) -> bool:
+        return any(isinstance(k, Hashed) for k in self.kinds.values())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.kinds
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def __repr__(self) -> str:
+        return f"FieldPolicy({dict(self.kinds)!r})"

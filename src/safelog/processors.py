@@ -1,0 +1,367 @@
+"""
+The sanitizing stages, in structlog's processor shape.
+
+Order matters and is fixed by `safelog.configure`::
+
+    merge_contextvars -> PolicyFilter -> EventGuard -> add_timestamp
+      -> add_log_level -> ExceptionSanitizer -> JSONLineRenderer
+
+`PolicyFilter` is the trust boundary: it builds a *fresh* record that holds
+only built-in keys and declared fields whose values passed their kind. Every
+later stage works on that record and only ever replaces untrusted
+placeholders (the raw event, the raw exception) with safe values.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+import time
+
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any
+
+import orjson
+
+from . import _callsite
+from .policy import Cleaner, FieldPolicy, HashKey
+
+
+__all__ = [
+    "MARKER_EVENT",
+    "MARKER_LOGGER",
+    "MARKER_UNRENDERABLE",
+    "EventGuard",
+    "ExceptionSanitizer",
+    "JSONLineRenderer",
+    "PolicyFilter",
+    "StdlibOrigin",
+    "add_log_level",
+    "add_timestamp",
+    "render_json_line",
+]
+
+#: Replaces an event name that is not a string literal of the calling code.
+MARKER_EVENT = "<non-constant-event>"
+#: Replaces a logger name that cannot be shown to come from code.
+MARKER_LOGGER = "<runtime-logger-name>"
+#: Replaces a value the renderer cannot serialise.
+MARKER_UNRENDERABLE = "<unrenderable>"
+
+_SCALARS = (str, int, float, bool, type(None))
+# Keys of the incoming dict that later stages consume, not fields.
+_CARRIED = frozenset({"event", "exc_info", "stack_info"})
+_MAX_EVENT_LEN = 256
+_LOGGER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+
+EventDict = dict[str, Any]
+
+
+class StdlibOrigin:
+    """What a stdlib `logging.LogRecord` tells the chain about its origin."""
+
+    __slots__ = ("frame", "record")
+
+    def __init__(self, record: Any, frame: FrameType | None) -> None:
+        self.record = record
+        self.frame = frame
+
+
+class PolicyFilter:
+    """
+    Build a fresh record holding only declared fields, each cleaned by its
+    kind, plus a count of everything dropped.
+
+    The incoming dict is never mutated and never passed on: undeclared keys
+    are counted (``dropped``), never named, because keys can be customer data
+    (``log.info("x", **form_data)``).
+    """
+
+    __slots__ = ("_cleaners", "_template")
+
+    def __init__(
+        self,
+        policy: FieldPolicy,
+        hash_key: HashKey | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._cleaners: Mapping[str, tuple[str, Cleaner]] = policy.compile(hash_key)
+        # Built-in keys first, in a fixed order, so every record reads alike;
+        # later stages fill the placeholders.
+        template: dict[str, Any] = {
+            "timestamp": None,
+            "level": None,
+            "logger": None,
+            "event": None,
+            "module": None,
+            "function": None,
+            "line": None,
+        }
+        template.update(metadata or {})
+        self._template = template
+
+    def update_metadata(self, **values: Any) -> None:
+        """Change built-in metadata (the pid after a fork)."""
+        self._template.update(values)
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        out = self._template.copy()
+        cleaners = self._cleaners
+        dropped = 0
+        for key, value in event_dict.items():
+            entry = cleaners.get(key) if type(key) is str else None
+            if entry is None:
+                if key in _CARRIED and type(key) is str:
+                    out[key] = value
+                elif key == "positional_args" and type(value) is tuple:
+                    dropped += len(value)
+                else:
+                    dropped += 1
+                continue
+            name, clean = entry
+            try:
+                cleaned = clean(value)
+            except Exception:  # noqa: BLE001 -- a kind must never raise into the caller
+                cleaned = f"<rejected:{name}>"
+            if type(cleaned) not in _SCALARS:
+                # A custom kind returned something it should not have.
+                cleaned = MARKER_UNRENDERABLE
+            out[name] = cleaned
+        if dropped:
+            out["dropped"] = dropped
+        return out
+
+
+class EventGuard:
+    """
+    Keep the event only if it is a string literal of the calling code; add
+    the call site (module, function, line) and a trusted logger name.
+
+    Matching an identifier pattern is not enough: ``f"user_{account_id}"``
+    looks like an identifier. The event must be among the literals the
+    compiler stored for the calling code or its module. `enum.Enum` members
+    with string values are accepted as constants too.
+    """
+
+    __slots__ = ()
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        if type(logger) is StdlibOrigin:
+            return self._stdlib(logger, event_dict)
+        frame = _callsite.find_caller()
+        event_dict["event"] = _checked_event(event_dict.get("event"), frame, None)
+        module = _callsite.module_of(frame)
+        if frame is not None:
+            code = frame.f_code
+            event_dict["module"] = module
+            event_dict["function"] = getattr(code, "co_qualname", code.co_name)
+            event_dict["line"] = frame.f_lineno
+        name = getattr(logger, "name", None)
+        event_dict["logger"] = _checked_logger_name(name, frame, module)
+        return event_dict
+
+    def _stdlib(self, origin: StdlibOrigin, event_dict: EventDict) -> EventDict:
+        record = origin.record
+        frame = origin.frame
+        # The record may have been made on another thread (QueueHandler) or
+        # with stacklevel; then the frame we found is not its call site.
+        if frame is not None and (
+            frame.f_code.co_filename != record.pathname or frame.f_lineno != record.lineno
+        ):
+            frame = None
+        event_dict["event"] = _checked_event(event_dict.get("event"), frame, record.pathname)
+        module = _callsite.module_of(frame)
+        if module is None:
+            # The file's stem: a name of code, never a path.
+            module = record.module if type(record.module) is str else None
+        event_dict["module"] = module
+        event_dict["function"] = record.funcName if type(record.funcName) is str else None
+        event_dict["line"] = record.lineno if type(record.lineno) is int else None
+        event_dict["logger"] = _checked_logger_name(record.name, frame, module, record.pathname)
+        return event_dict
+
+
+def _checked_event(event: object, frame: FrameType | None, filename: str | None) -> str:
+    t = type(event)
+    if t is str:
+        text: str = event  # type: ignore[assignment]
+        if len(text) <= _MAX_EVENT_LEN and _callsite.is_code_literal(text, frame, filename):
+            return text
+        return MARKER_EVENT
+    if isinstance(event, enum.Enum):
+        value = event.value
+        if type(value) is str and len(value) <= _MAX_EVENT_LEN:
+            return value
+    return MARKER_EVENT
+
+
+_trusted_logger_names: dict[str, str] = {}
+
+
+def _checked_logger_name(
+    name: object,
+    frame: FrameType | None,
+    module: str | None,
+    filename: str | None = None,
+) -> str | None:
+    """
+    A logger name is shown if it names a loaded module or is a literal of
+    the calling code (``getLogger("uvicorn.error")``). Otherwise the marker:
+    names built at runtime can hold customer data.
+    """
+    if name is None:
+        return module
+    if type(name) is not str:
+        return MARKER_LOGGER
+    hit = _trusted_logger_names.get(name)
+    if hit is not None:
+        return hit
+    import sys
+
+    if len(name) <= 200 and _LOGGER_NAME.match(name) is not None:
+        if name in sys.modules or name == "root" or (
+            _callsite.is_code_literal(name, frame, filename)
+        ):
+            if len(_trusted_logger_names) < 4096:
+                _trusted_logger_names[name] = name
+            return name
+    return MARKER_LOGGER
+
+
+_LEVELS = {
+    "debug": "debug",
+    "info": "info",
+    "msg": "info",
+    "warning": "warning",
+    "warn": "warning",
+    "error": "error",
+    "exception": "error",
+    "critical": "critical",
+    "fatal": "critical",
+}
+
+
+def add_log_level(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Set ``level`` from the method name (or the stdlib record's level)."""
+    if type(logger) is StdlibOrigin:
+        levelno = logger.record.levelno
+        name = logger.record.levelname
+        level = _LEVELS.get(name.lower()) if type(name) is str else None
+        if level is None:
+            level = f"level{levelno}" if type(levelno) is int else "unknown"
+        event_dict["level"] = level
+    else:
+        event_dict["level"] = _LEVELS.get(method_name, "info")
+    return event_dict
+
+
+_last_second = -1
+_last_prefix = ""
+
+
+def add_timestamp(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+    """Set ``timestamp``: UTC, ISO 8601, milliseconds, ``Z``."""
+    global _last_second, _last_prefix  # noqa: PLW0603
+    now = time.time()
+    sec = int(now)
+    if sec != _last_second:
+        # Formatting the seconds once per second keeps this stage cheap.
+        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _last_second = sec
+    event_dict["timestamp"] = f"{_last_prefix}.{int((now - sec) * 1000):03d}Z"
+    return event_dict
+
+
+class ExceptionSanitizer:
+    """
+    Replace ``exc_info``/``stack_info`` with metadata: the exception's type
+    and frames, never its message, args, notes or locals.
+    """
+
+    __slots__ = ("_render",)
+
+    def __init__(self) -> None:
+        from .tracebacks import exception_record, stack_record
+
+        self._render = (exception_record, stack_record)
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
+        exc_info = event_dict.pop("exc_info", None)
+        stack_info = event_dict.pop("stack_info", None)
+        if exc_info is None and stack_info is None:
+            return event_dict
+        exception_record, stack_record = self._render
+        if exc_info is not None and exc_info is not False:
+            error = exception_record(exc_info)
+            if error is not None:
+                event_dict["error"] = error
+        if stack_info:
+            start = logger.frame if type(logger) is StdlibOrigin else _callsite.find_caller()
+            event_dict["stack"] = stack_record(start)
+        return event_dict
+
+
+# Code points that are legal JSON but can forge or hide records in a
+# terminal or a log viewer: DEL and C1 controls (U+0085 is a line break),
+# Unicode line/paragraph separators, bidi marks, embeddings and isolates.
+# orjson already escapes U+0000-U+001F.
+_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group()):04x}"
+
+
+def render_json_line(record: Mapping[str, Any]) -> str:
+    """
+    Render *record* as one JSON line; never raises, never uses ``repr()``.
+
+    Values orjson cannot serialise become `MARKER_UNRENDERABLE`.
+    """
+    try:
+        raw = orjson.dumps(record)
+    except (TypeError, orjson.JSONEncodeError):
+        raw = orjson.dumps(_renderable(record))
+    text = raw.decode("utf-8")
+    if not raw.isascii():
+        text = _UNSAFE.sub(_escape, text)
+    return text
+
+
+def _renderable(value: Any, depth: int = 0) -> Any:
+    t = type(value)
+    if t is str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return MARKER_UNRENDERABLE
+        return value
+    if t in (int, float, bool) or value is None:
+        try:
+            orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            return MARKER_UNRENDERABLE
+        return value
+    if depth < 16 and t is dict:
+        return {
+            (k if type(k) is str else MARKER_UNRENDERABLE): _renderable(v, depth + 1)
+            for k, v in value.items()
+        }
+    if depth < 16 and (t is list or t is tuple):
+        return [_renderable(v, depth + 1) for v in value]
+    return MARKER_UNRENDERABLE
+
+
+class JSONLineRenderer:
+    """The last stage: one JSON object per line, injection-safe."""
+
+    __slots__ = ()
+
+    def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> str:
+        return render_json_line(event_dict)
+
+
+def current_pid() -> int:
+    return os.getpid()

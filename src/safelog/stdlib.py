@@ -1,0 +1,106 @@
+"""
+The bridge that sends every stdlib `logging` record through safelog's chain.
+
+`safelog.configure` makes `SafelogHandler` the root logger's only handler
+(and `logging.lastResort`), so the service's own loggers and every
+third-party library's (botocore, urllib3, asyncio, py.warnings, ...) reach
+the same chain as structlog calls. From a record only this may pass:
+
+- the logger name, if it names a loaded module or is a literal of the code
+  that logged;
+- the level;
+- the message *template*, if it is a string literal of the calling code.
+
+``%``-args, ``extra=`` values and non-string ``msg`` objects never pass; they
+are counted in ``dropped``. So turning the root logger to DEBUG during an
+incident shows botocore's templates, never the request bodies and tokens
+its arguments carry.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from . import _callsite
+from ._sinks import internal_threads
+from .processors import StdlibOrigin
+
+
+if TYPE_CHECKING:
+    from ._chain import Chain
+
+
+__all__ = ["SafelogHandler", "record_to_event_dict"]
+
+# Attributes every LogRecord has; anything else on a record came from
+# ``extra=`` (or a filter) and is untrusted.
+_RECORD_ATTRS = frozenset(
+    vars(logging.LogRecord("n", logging.INFO, "p", 1, "m", None, None)).keys()
+) | {"message", "asctime", "taskName"}
+
+
+def record_to_event_dict(record: logging.LogRecord) -> dict[str, Any]:
+    """
+    The incoming event dict for *record*: the raw message (checked later by
+    `EventGuard`), the exception, and the args and extras as a count only.
+    """
+    event_dict: dict[str, Any] = {"event": record.msg}
+    args = record.args
+    dropped: tuple[Any, ...] = ()
+    if args:
+        if type(args) is tuple:
+            dropped = args
+        elif isinstance(args, Mapping):
+            dropped = tuple(args)
+        else:
+            dropped = (args,)
+    extras = [k for k in record.__dict__ if k not in _RECORD_ATTRS]
+    if extras:
+        dropped = (*dropped, *extras)
+    if dropped:
+        # Counted as dropped by PolicyFilter, never emitted.
+        event_dict["positional_args"] = dropped
+    if record.exc_info:
+        event_dict["exc_info"] = record.exc_info
+    if record.stack_info:
+        event_dict["stack_info"] = True
+    return event_dict
+
+
+class SafelogHandler(logging.Handler):
+    """
+    A `logging.Handler` that runs each record through the chain.
+
+    It never formats the record (``record.getMessage()`` would interpolate
+    the args) and never mutates it: other code may hold the same record.
+    """
+
+    def __init__(self, chain: Chain, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
+        self.chain = chain
+        #: Records caused by safelog's own shipper threads, not shipped.
+        self.suppressed = 0
+        #: Records whose handling failed (each was still emitted with a marker).
+        self.errors = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if threading.get_ident() in internal_threads:
+            self.suppressed += 1
+            return
+        try:
+            frame = _callsite.find_caller(sys._getframe(1))
+            event_dict = record_to_event_dict(record)
+            level = record.levelname.lower() if type(record.levelname) is str else "info"
+            self.chain.run(StdlibOrigin(record, frame), level, event_dict)
+        except Exception:  # noqa: BLE001 -- fail open on delivery, never raise
+            self.errors += 1
+            self.chain.dispatcher.emit(self.chain.fallback_line("error", None))
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 -- stdlib's name
+        # logging's default prints the record's message and args to stderr.
+        self.errors += 1
