@@ -18,6 +18,7 @@ from __future__ import annotations
 import sys
 import threading
 
+from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
 
@@ -56,7 +57,7 @@ def is_infra(module: str) -> bool:
 
 def find_caller(start: FrameType | None = None) -> FrameType | None:
     """Return the first frame, walking outwards, that is not machinery."""
-    f = sys._getframe(1) if start is None else start
+    f: FrameType | None = sys._getframe(1) if start is None else start
     while f is not None:
         name = f.f_globals.get("__name__")
         if type(name) is not str or not is_infra(name):
@@ -122,8 +123,7 @@ def _module_code(filename: str, globals_: dict[str, Any] | None) -> CodeType | N
             if isinstance(code, CodeType) and code.co_filename == filename:
                 return code
     try:
-        with open(filename, "rb") as fh:
-            source = fh.read()
+        source = Path(filename).read_bytes()
         return compile(source, filename, "exec", dont_inherit=True)
     except Exception:  # noqa: BLE001 -- no readable source: no module pool
         return None

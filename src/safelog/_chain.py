@@ -109,7 +109,9 @@ class SafeBoundLogger(BoundLoggerBase):
     _min_level: ClassVar[int] = logging.INFO
     _logger: SinkLogger
 
-    def _safe(self, method_name: str, event: Any, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+    def _safe(
+        self, method_name: str, event: Any, args: tuple[Any, ...], kw: dict[str, Any]
+    ) -> None:
         if args:
             # Never interpolated; counted as dropped by PolicyFilter.
             kw["positional_args"] = args
@@ -128,7 +130,6 @@ class SafeBoundLogger(BoundLoggerBase):
 
     def get_effective_level(self) -> int:
         return self._min_level
-
 
 
 def _nop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
@@ -181,7 +182,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
     ns["fatal"], ns["afatal"] = ns["critical"], ns["acritical"]
     ns["msg"], ns["amsg"] = ns["info"], ns["ainfo"]
 
-    if logging.ERROR >= min_level:
+    if min_level <= logging.ERROR:
 
         def exception(self: SafeBoundLogger, event: Any = None, *args: Any, **kw: Any) -> None:
             kw.setdefault("exc_info", True)
@@ -210,7 +211,9 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         self._safe(_level_name(level), event, args, kw)
 
     ns["log"], ns["alog"] = log, alog
-    return type(f"SafeBoundLoggerFiltering{logging.getLevelName(min_level).title()}", (SafeBoundLogger,), ns)
+    return type(
+        f"SafeBoundLoggerFiltering{logging.getLevelName(min_level).title()}", (SafeBoundLogger,), ns
+    )
 
 
 _classes: dict[int, type[SafeBoundLogger]] = {}

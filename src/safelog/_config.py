@@ -21,12 +21,12 @@ import threading
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any, Literal, Protocol
+from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
 from . import _callsite
-from ._chain import Chain, SafeBoundLogger, SinkLogger, bound_logger_class
+from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import ConfigurationError, FieldPolicy, HashKey, Kind, make_hash_key
 from .processors import (
@@ -76,9 +76,7 @@ class _SavedLogging:
     root_handlers: list[logging.Handler]
     root_level: int
     last_resort: logging.Handler | None
-    detached: list[tuple[logging.Logger, list[logging.Handler], bool]] = field(
-        default_factory=list
-    )
+    detached: list[tuple[logging.Logger, list[logging.Handler], bool]] = field(default_factory=list)
 
 
 @dataclass
@@ -110,9 +108,9 @@ def _env(name: str) -> str | None:
     return value if value is not None and value.strip() != "" else None
 
 
-def _resolve_level(level: str | int | None) -> int:
+def _resolve_level(level: str | int | None, default: object = None) -> int:
     if level is None:
-        level = _env("SAFELOG_LEVEL") or "INFO"
+        level = _env("SAFELOG_LEVEL") or default or "INFO"  # type: ignore[assignment]
     if isinstance(level, bool):
         msg = "level: must be a level name such as 'INFO' or a logging level int"
         raise ConfigurationError(msg)
@@ -127,9 +125,9 @@ def _resolve_level(level: str | int | None) -> int:
     raise ConfigurationError(msg)
 
 
-def _resolve_name(value: str | None, env: str, option: str, default: str | None) -> str | None:
+def _resolve_name(value: str | None, env: str, option: str, default: object) -> str | None:
     if value is None:
-        value = _env(env) or default
+        value = _env(env) or default  # type: ignore[assignment]
     if value is None:
         return None
     if not isinstance(value, str) or not _SERVICE.match(value):
@@ -141,9 +139,7 @@ def _resolve_name(value: str | None, env: str, option: str, default: str | None)
 def _resolve_console(console: bool | IO[str] | None) -> Sink | None:
     if console is None:
         raw = _env("SAFELOG_CONSOLE")
-        if raw is None:
-            console = True
-        elif raw.strip().lower() in _TRUE:
+        if raw is None or raw.strip().lower() in _TRUE:
             console = True
         elif raw.strip().lower() == "stdout":
             return ConsoleSink(sys.stdout)
@@ -186,7 +182,7 @@ def _resolve_key(hash_key: bytes | str | None, key_id: str | None) -> HashKey | 
     return make_hash_key(hash_key, key_id)
 
 
-def _resolve_policy(fields: Mapping[str, Kind] | FieldPolicy | None) -> FieldPolicy:
+def _resolve_policy(fields: object) -> FieldPolicy:
     if fields is None:
         return FieldPolicy()
     if isinstance(fields, FieldPolicy):
@@ -210,7 +206,7 @@ def _build(
     generation: int,
 ) -> _State:
     policy_filter = PolicyFilter(policy, key, metadata)
-    processors = [
+    processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         policy_filter,
         EventGuard(),
@@ -253,13 +249,17 @@ def _bypassing_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
     """Handlers that would see stdlib records before safelog's chain."""
     found: list[tuple[logging.Logger, logging.Handler]] = []
     loggers: list[logging.Logger] = [logging.getLogger()]
-    for obj in list(logging.Logger.manager.loggerDict.values()):
-        if isinstance(obj, logging.Logger):
-            loggers.append(obj)
-    for lg in loggers:
-        for h in list(lg.handlers):
-            if not _is_ours(h) and not isinstance(h, logging.NullHandler):
-                found.append((lg, h))
+    loggers.extend(
+        obj
+        for obj in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(obj, logging.Logger)
+    )
+    found.extend(
+        (lg, h)
+        for lg in loggers
+        for h in list(lg.handlers)
+        if not _is_ours(h) and not isinstance(h, logging.NullHandler)
+    )
     return found
 
 
@@ -272,7 +272,9 @@ def _describe(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
     return ", ".join(sorted(set(parts)))
 
 
-def _take_over_logging(handler: SafelogHandler, level: int, foreign: ForeignHandlers) -> _SavedLogging:
+def _take_over_logging(
+    handler: SafelogHandler, level: int, foreign: ForeignHandlers
+) -> _SavedLogging:
     root = logging.getLogger()
     bypass = [(lg, h) for lg, h in _bypassing_handlers() if lg is not root]
     if bypass and foreign == "error":
@@ -309,7 +311,7 @@ def _restore_logging(state: _State) -> None:
     if saved is None:
         return
     root = logging.getLogger()
-    root.handlers = [h for h in saved.root_handlers]
+    root.handlers = list(saved.root_handlers)
     root.setLevel(saved.root_level)
     logging.lastResort = saved.last_resort
     for lg, hs, propagate in saved.detached:
@@ -334,15 +336,18 @@ def configure(
     capture_stdlib: bool = True,
     foreign_handlers: ForeignHandlers = "error",
     skip_modules: Iterable[str] = (),
-    shutdown_timeout: float = _DEFAULT_SHUTDOWN_TIMEOUT,
+    shutdown_timeout: float | None = None,
+    pyproject: str | os.PathLike[str] | bool = False,
 ) -> None:
     """
     Configure safelog once, at startup.
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
-    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``);
-    explicit arguments win.
+    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``), and
+    with *pyproject* (``True`` to search from the current directory, or a
+    path) the fields and plain options from ``[tool.safelog]``. Precedence:
+    explicit argument, then environment, then the file, then the default.
 
     Raises:
         ConfigurationError: an option is wrong, or safelog is already
@@ -354,21 +359,49 @@ def configure(
         if _state is not None:
             msg = "safelog is already configured; call safelog.shutdown() before configuring again"
             raise ConfigurationError(msg)
-        svc = _resolve_name(service, "SAFELOG_SERVICE", "service", None)
+        file_options: Mapping[str, Any] = {}
+        if pyproject is not False:
+            from . import _pyproject
+
+            found = _pyproject.load(None if pyproject is True else pyproject)
+            if found is None:
+                msg = "pyproject: no pyproject.toml with a [tool.safelog] table was found"
+                raise ConfigurationError(msg)
+            file_options = found.options
+            if fields is None:
+                fields = found.fields
+            if console is None and "console" in file_options and _env("SAFELOG_CONSOLE") is None:
+                console = file_options["console"]
+            if foreign_handlers == "error":
+                foreign_handlers = file_options.get("foreign_handlers", "error")
+            if shutdown_timeout is None:
+                shutdown_timeout = file_options.get("shutdown_timeout")
+        if shutdown_timeout is None:
+            shutdown_timeout = _DEFAULT_SHUTDOWN_TIMEOUT
+        svc = _resolve_name(service, "SAFELOG_SERVICE", "service", file_options.get("service"))
         if svc is None:
             msg = "service: required (argument or SAFELOG_SERVICE)"
             raise ConfigurationError(msg)
-        env = _resolve_name(environment, "SAFELOG_ENVIRONMENT", "environment", None)
-        lvl = _resolve_level(level)
+        env = _resolve_name(
+            environment, "SAFELOG_ENVIRONMENT", "environment", file_options.get("environment")
+        )
+        lvl = _resolve_level(level, file_options.get("level"))
         policy = _resolve_policy(fields)
         key = _resolve_key(hash_key, hash_key_id)
         if policy.needs_key() and key is None:
-            msg = "hash_key: the policy has Hashed fields but no key is configured (hash_key= or SAFELOG_HASH_KEY)"
+            msg = (
+                "hash_key: the policy has Hashed fields but no key is configured "
+                "(hash_key= or SAFELOG_HASH_KEY)"
+            )
             raise ConfigurationError(msg)
         if foreign_handlers not in ("error", "detach"):
             msg = "foreign_handlers: must be 'error' or 'detach'"
             raise ConfigurationError(msg)
-        if isinstance(shutdown_timeout, bool) or not isinstance(shutdown_timeout, (int, float)) or not 0 < shutdown_timeout <= 300:
+        if (
+            isinstance(shutdown_timeout, bool)
+            or not isinstance(shutdown_timeout, (int, float))
+            or not 0 < shutdown_timeout <= 300
+        ):
             msg = "shutdown_timeout: must be a number of seconds from 0 to 300"
             raise ConfigurationError(msg)
         skip = tuple(skip_modules)
@@ -411,7 +444,7 @@ def configure(
 
         state.saved_structlog = structlog.get_config()
         structlog.configure(
-            processors=list(state.chain.processors),
+            processors=cast("Any", list(state.chain.processors)),
             wrapper_class=state.wrapper_class,
             logger_factory=_StructlogFactory(state.chain),
             context_class=dict,
@@ -509,7 +542,7 @@ class _LazyLogger:
         if bound is None or self._generation != state.generation:
             bound = state.wrapper_class(
                 SinkLogger(self._name, state.chain),
-                list(state.chain.processors),
+                cast("Any", list(state.chain.processors)),
                 dict(self._initial),
             )
             self._bound = bound
@@ -517,10 +550,10 @@ class _LazyLogger:
         return bound
 
     def bind(self, **values: Any) -> SafeBoundLogger:
-        return self._resolve().bind(**values)  # type: ignore[return-value]
+        return self._resolve().bind(**values)
 
     def new(self, **values: Any) -> SafeBoundLogger:
-        return self._resolve().new(**values)  # type: ignore[return-value]
+        return self._resolve().new(**values)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -553,12 +586,17 @@ def self_check() -> list[str]:
     if state.handler is not None:
         root = logging.getLogger()
         if state.handler not in root.handlers:
-            problems.append("the root logger no longer has safelog's handler (was logging reconfigured?)")
+            problems.append(
+                "the root logger no longer has safelog's handler (was logging reconfigured?)"
+            )
         bypass = _bypassing_handlers()
         if bypass:
             problems.append(f"stdlib handlers bypass safelog: {_describe(bypass)}")
     cfg = structlog.get_config()
-    if not isinstance(cfg["logger_factory"], _StructlogFactory) or cfg["logger_factory"].chain is not state.chain:
+    if (
+        not isinstance(cfg["logger_factory"], _StructlogFactory)
+        or cfg["logger_factory"].chain is not state.chain
+    ):
         problems.append("structlog was reconfigured after safelog.configure()")
     return problems
 
@@ -578,8 +616,7 @@ def stats() -> dict[str, int]:
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):
-            for k, v in sink_stats().items():
-                out[k] = v
+            out.update(sink_stats())
     return out
 
 

@@ -26,10 +26,11 @@ import uuid as _uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any, ClassVar, Union
+from typing import Any, ClassVar
 
 
 __all__ = [
+    "KINDS",
     "RESERVED_KEYS",
     "Bool",
     "Cleaner",
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 #: What a kind may emit: JSON scalars only.
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 #: A compiled kind: value in, safe scalar (or the kind's marker) out.
 Cleaner = Callable[[object], Scalar]
 
@@ -135,7 +136,8 @@ class Kind:
 
     purpose: str
 
-    def __init__(self, *, purpose: str = "") -> None:
+    def __init__(self, *, purpose: object = "") -> None:
+        # Typed as object: policies also come from TOML, checked here.
         if not isinstance(purpose, str):
             msg = "purpose: must be a string"
             raise ConfigurationError(msg)
@@ -322,16 +324,14 @@ class Enum(Kind):
     kind_name = "enum"
     __slots__ = ("_lookup", "values")
 
-    def __init__(
-        self, *values: str | int | type[_enum.Enum], purpose: str = ""
-    ) -> None:
+    def __init__(self, *values: str | int | type[_enum.Enum], purpose: str = "") -> None:
         super().__init__(purpose=purpose)
         flat: list[str | int] = []
         for v in values:
             if isinstance(v, type) and issubclass(v, _enum.Enum):
                 flat.extend(m.value for m in v)
             else:
-                flat.append(v)  # type: ignore[arg-type]
+                flat.append(v)
         if not flat:
             msg = f"{type(self).__name__}: declare at least one value"
             raise ConfigurationError(msg)
@@ -535,7 +535,7 @@ def _b32(raw: bytes) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
 
 
-def make_hash_key(secret: bytes | str, key_id: str | None = None) -> HashKey:
+def make_hash_key(secret: object, key_id: str | None = None) -> HashKey:
     """Validate a configured secret and derive its key id if none is given."""
     if isinstance(secret, str):
         secret = secret.encode("utf-8")
@@ -564,9 +564,7 @@ class FieldPolicy:
 
     __slots__ = ("_cleaners", "kinds")
 
-    def __init__(
-        self, fields: Mapping[str, Kind] | Iterable[tuple[str, Kind]] = ()
-    ) -> None:
+    def __init__(self, fields: Mapping[str, Kind] | Iterable[tuple[str, Kind]] = ()) -> None:
         items = fields.items() if isinstance(fields, Mapping) else fields
         kinds: dict[str, Kind] = {}
         for name, kind in items:
@@ -606,3 +604,12 @@ class FieldPolicy:
 
     def __repr__(self) -> str:
         return f"FieldPolicy({dict(self.kinds)!r})"
+
+
+#: Every built-in kind by its ``kind_name`` (for policy files and tools).
+KINDS: Mapping[str, type[Kind]] = MappingProxyType(
+    {
+        k.kind_name: k
+        for k in (Int, Float, Duration, Bool, Enum, Id, Uuid, Hashed, HttpStatus, HttpMethod, Route)
+    }
+)

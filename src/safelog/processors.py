@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import os
 import re
+import sys
 import time
 
 from collections.abc import Mapping
@@ -218,15 +219,18 @@ def _checked_logger_name(
     hit = _trusted_logger_names.get(name)
     if hit is not None:
         return hit
-    import sys
-
-    if len(name) <= 200 and _LOGGER_NAME.match(name) is not None:
-        if name in sys.modules or name == "root" or (
-            _callsite.is_code_literal(name, frame, filename)
-        ):
-            if len(_trusted_logger_names) < 4096:
-                _trusted_logger_names[name] = name
-            return name
+    if (
+        len(name) <= 200
+        and _LOGGER_NAME.match(name) is not None
+        and (
+            name in sys.modules
+            or name == "root"
+            or _callsite.is_code_literal(name, frame, filename)
+        )
+    ):
+        if len(_trusted_logger_names) < 4096:
+            _trusted_logger_names[name] = name
+        return name
     return MARKER_LOGGER
 
 
