@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import structlog
@@ -25,3 +28,34 @@ def _reset_logging_state() -> Iterator[None]:
     root.handlers = handlers
     root.setLevel(level)
     logging.lastResort = last_resort
+
+
+class ConsoleCapture:
+    """A text stream to pass as ``console=``, read back as parsed records."""
+
+    def __init__(self) -> None:
+        self.stream = io.StringIO()
+
+    @property
+    def text(self) -> str:
+        return self.stream.getvalue()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every line parsed; each line must be exactly one JSON object."""
+        out = []
+        for line in self.text.splitlines():
+            record = json.loads(line)
+            assert type(record) is dict
+            out.append(record)
+        return out
+
+
+@pytest.fixture
+def console(monkeypatch: pytest.MonkeyPatch) -> ConsoleCapture:
+    """A console capture; SAFELOG_* variables of the outer environment are cleared."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("SAFELOG_"):
+            monkeypatch.delenv(name)
+    return ConsoleCapture()

@@ -9,6 +9,8 @@ sink. Only declared fields of declared kinds leave the process.
 from __future__ import annotations
 
 from ._config import configure, get_logger, is_configured, self_check, shutdown, stats
+from .cloudwatch import CloudWatch
+from ._hooks import install_asyncio_handler
 from .policy import (
     Bool,
     ConfigurationError,
@@ -25,12 +27,14 @@ from .policy import (
     Route,
     Uuid,
 )
+from .tracebacks import SafeError
 
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Bool",
+    "CloudWatch",
     "ConfigurationError",
     "Duration",
     "Enum",
@@ -43,10 +47,12 @@ __all__ = [
     "Int",
     "Kind",
     "Route",
+    "SafeError",
     "Uuid",
     "__version__",
     "configure",
     "get_logger",
+    "install_asyncio_handler",
     "is_configured",
     "self_check",
     "shutdown",

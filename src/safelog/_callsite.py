@@ -36,6 +36,7 @@ _MAX_CODE_POOLS = 8192
 _MAX_FILE_POOLS = 2048
 
 _extra_skip: tuple[str, ...] = ()
+_infra_cache: dict[str, bool] = {}
 _extra_skip_dotted: tuple[str, ...] = ()
 
 
@@ -44,15 +45,21 @@ def set_skipped_modules(modules: tuple[str, ...]) -> None:
     global _extra_skip, _extra_skip_dotted  # noqa: PLW0603
     _extra_skip = modules
     _extra_skip_dotted = tuple(m + "." for m in modules)
+    _infra_cache.clear()
 
 
 def is_infra(module: str) -> bool:
-    return (
-        module in _INFRA
-        or module.startswith(_INFRA_DOTTED)
-        or module in _extra_skip
-        or (bool(_extra_skip) and module.startswith(_extra_skip_dotted))
-    )
+    hit = _infra_cache.get(module)
+    if hit is None:
+        hit = (
+            module in _INFRA
+            or module.startswith(_INFRA_DOTTED)
+            or module in _extra_skip
+            or (bool(_extra_skip) and module.startswith(_extra_skip_dotted))
+        )
+        if len(_infra_cache) < 4096:
+            _infra_cache[module] = hit
+    return hit
 
 
 def find_caller(start: FrameType | None = None) -> FrameType | None:
@@ -110,6 +117,50 @@ def code_pool(code: CodeType) -> frozenset[str]:
     return pool
 
 
+class CodeInfo:
+    """What the chain needs to know about one calling code object, cached."""
+
+    __slots__ = ("code", "function", "lines", "module", "pool")
+
+    def __init__(self, code: CodeType, module: str | None) -> None:
+        self.code = code
+        self.pool = code_pool(code)
+        self.module = module
+        self.function: str = getattr(code, "co_qualname", code.co_name)
+        # f_lineno decodes the line table from its start on every access;
+        # caching by instruction offset makes repeat call sites cheap.
+        self.lines: dict[int, int | None] = {}
+
+
+_code_infos: dict[int, CodeInfo] = {}
+
+
+def code_info(frame: FrameType) -> CodeInfo:
+    """The cached `CodeInfo` of *frame*'s code object."""
+    code = frame.f_code
+    info = _code_infos.get(id(code))
+    if info is not None and info.code is code:
+        return info
+    info = CodeInfo(code, module_of(frame))
+    with _lock:
+        if len(_code_infos) >= _MAX_CODE_POOLS:
+            _code_infos.clear()
+        _code_infos[id(code)] = info
+    return info
+
+
+def line_of(frame: FrameType, info: CodeInfo) -> int | None:
+    """*frame*'s current line, cached per instruction offset."""
+    lasti = frame.f_lasti
+    lines = info.lines
+    if lasti in lines:
+        return lines[lasti]
+    line = frame.f_lineno
+    if len(lines) < 4096:
+        lines[lasti] = line
+    return line
+
+
 def _module_code(filename: str, globals_: dict[str, Any] | None) -> CodeType | None:
     if globals_ is not None:
         loader = globals_.get("__loader__")
@@ -154,10 +205,10 @@ def is_code_literal(text: str, frame: FrameType | None, filename: str | None = N
     (a stdlib record handled on another thread).
     """
     if frame is not None:
-        code = frame.f_code
-        if text in code_pool(code):
+        info = code_info(frame)
+        if text in info.pool:
             return True
-        return text in file_pool(code.co_filename, frame.f_globals)
+        return text in file_pool(info.code.co_filename, frame.f_globals)
     if filename:
         return text in file_pool(filename)
     return False
@@ -174,4 +225,5 @@ def clear_caches() -> None:
     """Forget every cached pool (tests, and code reloaded at runtime)."""
     with _lock:
         _code_pools.clear()
+        _code_infos.clear()
         _file_pools.clear()

@@ -18,6 +18,7 @@ import re
 import socket
 import sys
 import threading
+import weakref
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite
+from . import _callsite, _hooks
 from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import ConfigurationError, FieldPolicy, HashKey, Kind, make_hash_key
@@ -34,8 +35,6 @@ from .processors import (
     ExceptionSanitizer,
     JSONLineRenderer,
     PolicyFilter,
-    add_log_level,
-    add_timestamp,
 )
 from .stdlib import SafelogHandler
 
@@ -210,8 +209,6 @@ def _build(
         structlog.contextvars.merge_contextvars,
         policy_filter,
         EventGuard(),
-        add_timestamp,
-        add_log_level,
         ExceptionSanitizer(),
         JSONLineRenderer(),
     ]
@@ -338,9 +335,14 @@ def configure(
     skip_modules: Iterable[str] = (),
     shutdown_timeout: float | None = None,
     pyproject: str | os.PathLike[str] | bool = False,
+    hooks: bool | Iterable[str] = True,
 ) -> None:
     """
     Configure safelog once, at startup.
+
+    *hooks* installs safelog's crash and warning hooks: True for all, False
+    for none, or names from ``"excepthook"``, ``"threading"``,
+    ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
@@ -411,6 +413,7 @@ def configure(
         if cloudwatch is not None and not callable(getattr(cloudwatch, "create_sink", None)):
             msg = "cloudwatch: must be a safelog.CloudWatch(...) or None"
             raise ConfigurationError(msg)
+        hook_names = _hooks.resolve_hooks(hooks)
 
         metadata = _metadata(svc, env)
         sinks: list[Sink] = []
@@ -450,7 +453,9 @@ def configure(
             context_class=dict,
             cache_logger_on_first_use=False,
         )
+        state.on_shutdown.append(_hooks.install(hook_names))
         _state = state
+        _invalidate_proxies()
         atexit.register(_at_exit)
 
 
@@ -466,6 +471,7 @@ def shutdown(timeout: float | None = None) -> None:
         if state is None:
             return
         _state = None
+        _invalidate_proxies()
         atexit.unregister(_at_exit)
         deadline = state.shutdown_timeout if timeout is None else timeout
         for fn in reversed(state.on_shutdown):
@@ -521,20 +527,46 @@ class _StructlogFactory:
         return SinkLogger(name, self.chain)
 
 
+_CACHED_METHODS = frozenset(
+    {
+        "debug",
+        "info",
+        "msg",
+        "warning",
+        "warn",
+        "error",
+        "exception",
+        "critical",
+        "fatal",
+        "log",
+    }
+)
+_proxies: weakref.WeakSet[_LazyLogger] = weakref.WeakSet()
+
+
+def _invalidate_proxies() -> None:
+    for proxy in list(_proxies):
+        proxy.__dict__.clear()
+
+
 class _LazyLogger:
     """
     What `get_logger` returns: resolves to a bound logger of the *current*
     configuration, so module-level loggers made before `configure` work and
     follow a later `shutdown`/`configure`.
+
+    Level methods are cached on the instance after first use (no proxy cost
+    per call); `configure` and `shutdown` clear those caches.
     """
 
-    __slots__ = ("_bound", "_generation", "_initial", "_name")
+    __slots__ = ("__dict__", "__weakref__", "_bound", "_generation", "_initial", "_name")
 
     def __init__(self, name: str | None, initial: dict[str, Any]) -> None:
         self._name = name
         self._initial = initial
         self._generation = -1
         self._bound: SafeBoundLogger | None = None
+        _proxies.add(self)
 
     def _resolve(self) -> SafeBoundLogger:
         state = current_state()
@@ -558,10 +590,19 @@ class _LazyLogger:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(self._resolve(), name)
+        bound = self._resolve()
+        attr = getattr(bound, name)
+        if name in _CACHED_METHODS and self._generation == _generation_now():
+            self.__dict__[name] = attr
+        return attr
 
     def __repr__(self) -> str:
         return "<safelog logger>"
+
+
+def _generation_now() -> int:
+    state = _state
+    return 0 if state is None else state.generation
 
 
 def get_logger(name: str | None = None, **initial_values: Any) -> Any:

@@ -75,6 +75,8 @@ RESERVED_KEYS: frozenset[str] = frozenset(
         "exc_info",
         "stack_info",
         "safelog",
+        "positional_args",
+        "_safelog_frame",
     }
 )
 
@@ -196,6 +198,16 @@ class Int(Kind):
             return self.marker
         return n
 
+    def compile(self, key: HashKey | None) -> Cleaner:
+        lo, hi, slow = self.min, self.max, self.clean
+
+        def clean_int(value: object) -> Scalar:
+            if type(value) is int and lo <= value <= hi:
+                return value
+            return slow(value)
+
+        return clean_int
+
     def constraints(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.min != _INT64_MIN:
@@ -263,6 +275,17 @@ class Float(Kind):
         if not (self.min <= f <= self.max) or not math.isfinite(f):
             return self.marker
         return f
+
+    def compile(self, key: HashKey | None) -> Cleaner:
+        lo, hi, slow = self.min, self.max, self.clean
+
+        def clean_float(value: object) -> Scalar:
+            # v - v is 0.0 only for finite v (inf - inf and NaN give NaN).
+            if type(value) is float and lo <= value <= hi and value - value == 0.0:
+                return value
+            return slow(value)
+
+        return clean_float
 
     def constraints(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -354,6 +377,17 @@ class Enum(Kind):
             return self._lookup.get((t, value), self.marker)
         return self.marker
 
+    def compile(self, key: HashKey | None) -> Cleaner:
+        strings = {v: v for v in self.values if type(v) is str}
+        marker, slow = self.marker, self.clean
+
+        def clean_enum(value: object) -> Scalar:
+            if type(value) is str:
+                return strings.get(value, marker)
+            return slow(value)
+
+        return clean_enum
+
     def constraints(self) -> dict[str, Any]:
         return {"values": list(self.values)}
 
@@ -375,6 +409,9 @@ class HttpMethod(Enum):
         if s is None or len(s) > 7:
             return self.marker
         return self._lookup.get((str, s.upper()), self.marker)
+
+    def compile(self, key: HashKey | None) -> Cleaner:
+        return self.clean
 
     def constraints(self) -> dict[str, Any]:
         return {}
@@ -445,6 +482,20 @@ class Id(Kind):
         ):
             return self.marker
         return s
+
+    def compile(self, key: HashKey | None) -> Cleaner:
+        if self._pattern is not None:
+            return self.clean
+        longest, match, slow = self.max_length, _ID_CHARS.match, self.clean
+
+        def clean_id(value: object) -> Scalar:
+            # The character class is ASCII-only and the pattern has no
+            # IGNORECASE, so a match implies ASCII.
+            if type(value) is str and 0 < len(value) <= longest and match(value):
+                return value
+            return slow(value)
+
+        return clean_id
 
     def constraints(self) -> dict[str, Any]:
         out: dict[str, Any] = {"max_length": self.max_length}
@@ -582,16 +633,21 @@ class FieldPolicy:
         self.kinds: Mapping[str, Kind] = MappingProxyType(kinds)
         self._cleaners: Mapping[str, tuple[str, Cleaner]] | None = None
 
-    def compile(self, key: HashKey | None) -> Mapping[str, tuple[str, Cleaner]]:
+    def compile(self, key: HashKey | None) -> dict[str, tuple[str, Cleaner]]:
         """
         Return name -> (canonical name, cleaner) for the chain.
 
         The canonical name is the policy's own string, so a key object from
-        the call site is never what gets emitted.
+        the call site is never what gets emitted. Cleaners of custom kinds are
+        wrapped so that anything but a JSON scalar becomes the kind's marker.
         """
-        return MappingProxyType(
-            {name: (name, kind.compile(key)) for name, kind in self.kinds.items()}
-        )
+        out: dict[str, tuple[str, Cleaner]] = {}
+        for name, kind in self.kinds.items():
+            cleaner = kind.compile(key)
+            if type(kind) not in _BUILTIN_KINDS:
+                cleaner = _scalar_only(cleaner, kind.marker)
+            out[name] = (name, cleaner)
+        return out
 
     def needs_key(self) -> bool:
         return any(isinstance(k, Hashed) for k in self.kinds.values())
@@ -613,3 +669,17 @@ KINDS: Mapping[str, type[Kind]] = MappingProxyType(
         for k in (Int, Float, Duration, Bool, Enum, Id, Uuid, Hashed, HttpStatus, HttpMethod, Route)
     }
 )
+_BUILTIN_KINDS = frozenset(KINDS.values())
+
+
+def _scalar_only(cleaner: Cleaner, marker: str) -> Cleaner:
+    def checked(value: object) -> Scalar:
+        out = cleaner(value)
+        t = type(out)
+        if t is str or t is int or t is bool or out is None:
+            return out
+        if t is float and out - out == 0.0:  # type: ignore[operator]
+            return out
+        return marker
+
+    return checked

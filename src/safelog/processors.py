@@ -3,11 +3,12 @@ The sanitizing stages, in structlog's processor shape.
 
 Order matters and is fixed by `safelog.configure`::
 
-    merge_contextvars -> PolicyFilter -> EventGuard -> add_timestamp
-      -> add_log_level -> ExceptionSanitizer -> JSONLineRenderer
+    merge_contextvars -> PolicyFilter -> EventGuard -> ExceptionSanitizer
+      -> JSONLineRenderer
 
 `PolicyFilter` is the trust boundary: it builds a *fresh* record that holds
-only built-in keys and declared fields whose values passed their kind. Every
+only built-in keys (stamped with time and level) and declared fields whose
+values passed their kind. Every
 later stage works on that record and only ever replaces untrusted
 placeholders (the raw event, the raw exception) with safe values.
 """
@@ -31,6 +32,7 @@ from .policy import Cleaner, FieldPolicy, HashKey
 
 
 __all__ = [
+    "FRAME_KEY",
     "MARKER_EVENT",
     "MARKER_LOGGER",
     "MARKER_UNRENDERABLE",
@@ -51,9 +53,11 @@ MARKER_LOGGER = "<runtime-logger-name>"
 #: Replaces a value the renderer cannot serialise.
 MARKER_UNRENDERABLE = "<unrenderable>"
 
-_SCALARS = (str, int, float, bool, type(None))
+#: Where `SafeBoundLogger` puts its caller's frame for `EventGuard`, so the
+#: call site is found without walking the stack.
+FRAME_KEY = "_safelog_frame"
 # Keys of the incoming dict that later stages consume, not fields.
-_CARRIED = frozenset({"event", "exc_info", "stack_info"})
+_CARRIED = frozenset({"event", "exc_info", "stack_info", FRAME_KEY})
 _MAX_EVENT_LEN = 256
 _LOGGER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -88,7 +92,11 @@ class PolicyFilter:
         hash_key: HashKey | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        self._cleaners: Mapping[str, tuple[str, Cleaner]] = policy.compile(hash_key)
+        cleaners: dict[str, tuple[str, Cleaner | None]] = dict(policy.compile(hash_key))
+        # Carried keys share the table (cleaner None): one lookup per key.
+        # They are reserved, so no declared field can collide with them.
+        cleaners.update({k: (k, None) for k in _CARRIED})
+        self._cleaners = cleaners
         # Built-in keys first, in a fixed order, so every record reads alike;
         # later stages fill the placeholders.
         template: dict[str, Any] = {
@@ -109,27 +117,35 @@ class PolicyFilter:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         out = self._template.copy()
+        # Stamping time and level here, where the record is built, saves two
+        # stages on the hot path; `add_timestamp`/`add_log_level` do the same
+        # for chains composed by hand.
+        out["timestamp"] = _timestamp()
+        out["level"] = (
+            _stdlib_level(logger.record)
+            if type(logger) is StdlibOrigin
+            else _LEVELS.get(method_name, "info")
+        )
         cleaners = self._cleaners
         dropped = 0
         for key, value in event_dict.items():
-            entry = cleaners.get(key) if type(key) is str else None
+            # A key's own text is never emitted (the policy's name is), so a
+            # str subclass with a clever __eq__ cannot smuggle anything out.
+            entry = cleaners.get(key)
             if entry is None:
-                if key in _CARRIED and type(key) is str:
-                    out[key] = value
-                elif key == "positional_args" and type(value) is tuple:
+                if key == "positional_args" and type(value) is tuple:
                     dropped += len(value)
                 else:
                     dropped += 1
                 continue
             name, clean = entry
+            if clean is None:
+                out[name] = value
+                continue
             try:
-                cleaned = clean(value)
+                out[name] = clean(value)
             except Exception:  # noqa: BLE001 -- a kind must never raise into the caller
-                cleaned = f"<rejected:{name}>"
-            if type(cleaned) not in _SCALARS:
-                # A custom kind returned something it should not have.
-                cleaned = MARKER_UNRENDERABLE
-            out[name] = cleaned
+                out[name] = MARKER_UNRENDERABLE
         if dropped:
             out["dropped"] = dropped
         return out
@@ -151,16 +167,27 @@ class EventGuard:
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         if type(logger) is StdlibOrigin:
             return self._stdlib(logger, event_dict)
-        frame = _callsite.find_caller()
-        event_dict["event"] = _checked_event(event_dict.get("event"), frame, None)
-        module = _callsite.module_of(frame)
-        if frame is not None:
-            code = frame.f_code
-            event_dict["module"] = module
-            event_dict["function"] = getattr(code, "co_qualname", code.co_name)
-            event_dict["line"] = frame.f_lineno
+        frame = event_dict.pop(FRAME_KEY, None)
+        if type(frame) is not FrameType:
+            frame = _callsite.find_caller()
         name = getattr(logger, "name", None)
-        event_dict["logger"] = _checked_logger_name(name, frame, module)
+        if frame is None:
+            event_dict["event"] = _checked_event(event_dict.get("event"), None, None)
+            event_dict["logger"] = _checked_logger_name(name, None, None)
+            return event_dict
+        info = _callsite.code_info(frame)
+        event = event_dict.get("event")
+        # Fast path: a literal of the calling function itself.
+        if type(event) is not str or event not in info.pool or len(event) > _MAX_EVENT_LEN:
+            event_dict["event"] = _checked_event(event, frame, None)
+        module = info.module
+        event_dict["module"] = module
+        event_dict["function"] = info.function
+        event_dict["line"] = _callsite.line_of(frame, info)
+        trusted = _trusted_logger_names.get(name) if type(name) is str else None
+        event_dict["logger"] = (
+            trusted if trusted is not None else _checked_logger_name(name, frame, module)
+        )
         return event_dict
 
     def _stdlib(self, origin: StdlibOrigin, event_dict: EventDict) -> EventDict:
@@ -247,15 +274,20 @@ _LEVELS = {
 }
 
 
+def _stdlib_level(record: Any) -> str:
+    name = record.levelname
+    level = _LEVELS.get(name.lower()) if type(name) is str else None
+    if level is None:
+        # A custom level's name is not trusted; its number is.
+        levelno = record.levelno
+        level = f"level{levelno}" if type(levelno) is int else "unknown"
+    return level
+
+
 def add_log_level(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Set ``level`` from the method name (or the stdlib record's level)."""
     if type(logger) is StdlibOrigin:
-        levelno = logger.record.levelno
-        name = logger.record.levelname
-        level = _LEVELS.get(name.lower()) if type(name) is str else None
-        if level is None:
-            level = f"level{levelno}" if type(levelno) is int else "unknown"
-        event_dict["level"] = level
+        event_dict["level"] = _stdlib_level(logger.record)
     else:
         event_dict["level"] = _LEVELS.get(method_name, "info")
     return event_dict
@@ -263,18 +295,29 @@ def add_log_level(logger: Any, method_name: str, event_dict: EventDict) -> Event
 
 _last_second = -1
 _last_prefix = ""
+_last: tuple[int, str] = (-1, "")
+_MILLIS = tuple(f".{i:03d}Z" for i in range(1000))
+
+
+def _timestamp() -> str:
+    global _last_second, _last_prefix, _last  # noqa: PLW0603
+    ms = time.time_ns() // 1_000_000
+    last = _last  # one read of one tuple: threads never see a torn pair
+    if last[0] == ms:
+        return last[1]
+    sec = ms // 1000
+    if sec != _last_second:
+        # Formatting the seconds once per second keeps this cheap.
+        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+        _last_second = sec
+    stamp = _last_prefix + _MILLIS[ms - sec * 1000]
+    _last = (ms, stamp)
+    return stamp
 
 
 def add_timestamp(logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
     """Set ``timestamp``: UTC, ISO 8601, milliseconds, ``Z``."""
-    global _last_second, _last_prefix  # noqa: PLW0603
-    now = time.time()
-    sec = int(now)
-    if sec != _last_second:
-        # Formatting the seconds once per second keeps this stage cheap.
-        _last_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        _last_second = sec
-    event_dict["timestamp"] = f"{_last_prefix}.{int((now - sec) * 1000):03d}Z"
+    event_dict["timestamp"] = _timestamp()
     return event_dict
 
 
@@ -329,7 +372,8 @@ def render_json_line(record: Mapping[str, Any]) -> str:
     except (TypeError, orjson.JSONEncodeError):
         raw = orjson.dumps(_renderable(record))
     text = raw.decode("utf-8")
-    if not raw.isascii():
+    # DEL is ASCII, so an all-ASCII line still needs the check for it.
+    if not raw.isascii() or b"\x7f" in raw:
         text = _UNSAFE.sub(_escape, text)
     return text
 
@@ -364,7 +408,14 @@ class JSONLineRenderer:
     __slots__ = ()
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> str:
-        return render_json_line(event_dict)
+        # render_json_line inlined: this runs for every record.
+        try:
+            raw = orjson.dumps(event_dict)
+        except (TypeError, orjson.JSONEncodeError):
+            raw = orjson.dumps(_renderable(event_dict))
+        if raw.isascii() and b"\x7f" not in raw:
+            return raw.decode("ascii")
+        return _UNSAFE.sub(_escape, raw.decode("utf-8"))
 
 
 def current_pid() -> int:

@@ -1,0 +1,246 @@
+"""
+Hypothesis strategies and builders shared by the property tests.
+
+Exceptions (`exceptions`, `loaded_exception` and friends) carry a canary in
+every place an exception can hold text: message, ``args``, ``__notes__``,
+attributes, local variables of the raising frames, causes, contexts, group
+members, ``UnicodeDecodeError.object``, ``json.JSONDecodeError.doc``, and
+hostile ``__str__``/``__repr__``/``__getattr__`` and shadowed dunders.
+"""
+
+from __future__ import annotations
+
+import json
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+
+# -- exceptions ---------------------------------------------------------------
+
+# BaseException's own descriptors: the hostile classes below shadow the names.
+_CAUSE = BaseException.__dict__["__cause__"]
+_CONTEXT = BaseException.__dict__["__context__"]
+
+
+def raise_through(exc: BaseException, depth: int, canary: str) -> BaseException:
+    """Raise *exc* *depth* frames down, with the canary in every frame's locals."""
+
+    def down(n: int) -> None:
+        local_secret = canary  # a local variable each frame holds
+        if n <= 0:
+            raise exc
+        down(n - 1)
+        del local_secret
+
+    try:
+        down(depth)
+    except BaseException as caught:  # noqa: BLE001 -- the point is to catch it
+        return caught
+    msg = "unreachable"
+    raise AssertionError(msg)
+
+
+class HostileStrError(Exception):
+    """``str()``/``repr()``/``__getattr__`` answer with the canary."""
+
+    canary = ""
+
+    def __str__(self) -> str:
+        return self.canary
+
+    def __repr__(self) -> str:
+        return self.canary
+
+    def __getattr__(self, name: str) -> Any:
+        return self.canary
+
+
+class RaisingStrError(Exception):
+    """``str()``/``repr()`` raise an exception whose message is the canary."""
+
+    canary = ""
+
+    def __str__(self) -> str:
+        raise RuntimeError(self.canary)
+
+    def __repr__(self) -> str:
+        raise RuntimeError(self.canary)
+
+
+class ShadowedDundersError(Exception):
+    """Properties shadow the chain, traceback, notes and class."""
+
+    canary = ""
+
+    @property  # type: ignore[override]
+    def __cause__(self) -> Any:
+        return ValueError(self.canary)
+
+    @property  # type: ignore[override]
+    def __context__(self) -> Any:
+        raise RuntimeError(self.canary)
+
+    @property  # type: ignore[override]
+    def __traceback__(self) -> Any:
+        raise RuntimeError(self.canary)
+
+    @property
+    def __notes__(self) -> Any:
+        return [self.canary]
+
+    @property  # type: ignore[override]
+    def __class__(self) -> Any:
+        return KeyError
+
+
+class FieldsError(Exception):
+    """An ordinary exception with attributes holding data."""
+
+
+_PLAIN_TYPES: tuple[type[Exception], ...] = (
+    ValueError,
+    KeyError,
+    TypeError,
+    RuntimeError,
+    LookupError,
+    AttributeError,
+    PermissionError,
+    FileNotFoundError,
+    FieldsError,
+)
+
+
+def unicode_decode_error(canary: str) -> UnicodeDecodeError:
+    """A real UnicodeDecodeError whose ``.object`` holds the canary."""
+    try:
+        (canary.encode() + b"\xff").decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e
+    msg = "unreachable"
+    raise AssertionError(msg)
+
+
+def json_decode_error(canary: str) -> json.JSONDecodeError:
+    """A real JSONDecodeError whose ``.doc`` holds the canary."""
+    try:
+        json.loads('{"k": ' + canary)
+    except json.JSONDecodeError as e:
+        return e
+    msg = "unreachable"
+    raise AssertionError(msg)
+
+
+def _leaf(draw: st.DrawFn, canary: str) -> BaseException:
+    kind = draw(st.sampled_from(["plain", "unicode", "json", "oserror", "hostile", "raising", "shadow"]))
+    exc: BaseException
+    if kind == "plain":
+        tp = draw(st.sampled_from(_PLAIN_TYPES))
+        args = draw(
+            st.lists(
+                st.sampled_from([canary, canary.encode(), {"k": canary}, 7, (canary,)]),
+                max_size=3,
+            )
+        )
+        exc = tp(*args)
+    elif kind == "unicode":
+        exc = unicode_decode_error(canary)
+    elif kind == "json":
+        exc = json_decode_error(canary)
+    elif kind == "oserror":
+        exc = OSError(2, canary, canary + "/path")
+    else:
+        cls: type[Exception] = {
+            "hostile": HostileStrError,
+            "raising": RaisingStrError,
+            "shadow": ShadowedDundersError,
+        }[kind]
+        # A fresh subclass per draw, so each carries its own canary.
+        exc = type(cls.__name__, (cls,), {"canary": canary})(canary)
+    if draw(st.booleans()) and kind != "hostile":
+        # (HostileStrError's __getattr__ already answers __notes__ with text.)
+        exc.add_note(canary)
+    if draw(st.booleans()):
+        exc.payload = canary  # type: ignore[attr-defined]
+    if draw(st.booleans()):
+        exc = raise_through(exc, draw(st.integers(0, 4)), canary)
+    return exc
+
+
+@st.composite
+def exceptions(draw: st.DrawFn, canary: str) -> BaseException:
+    """
+    Exceptions of random types, args, notes and attributes, chained by
+    causes and contexts (sometimes in a cycle) and grouped, each place
+    holding *canary*.
+    """
+
+    def build(depth: int) -> BaseException:
+        exc = _leaf(draw, canary)
+        if depth <= 0:
+            return exc
+        shape = draw(st.sampled_from(["leaf", "cause", "context", "group"]))
+        if shape == "cause":
+            _CAUSE.__set__(exc, build(depth - 1))
+        elif shape == "context":
+            _CONTEXT.__set__(exc, build(depth - 1))
+        elif shape == "group":
+            members = [build(depth - 1) for _ in range(draw(st.integers(1, 3)))]
+            if all(isinstance(m, Exception) for m in members):
+                group: BaseException = ExceptionGroup(canary, members)  # type: ignore[type-var]
+            else:
+                group = BaseExceptionGroup(canary, members)
+            if draw(st.booleans()):
+                group.add_note(canary)
+            exc = group
+        return exc
+
+    root = build(draw(st.integers(0, 3)))
+    if draw(st.booleans()):
+        # A cycle: the innermost context points back at the root.
+        tail = root
+        seen = set()
+        while _CONTEXT.__get__(tail) is not None and id(tail) not in seen:
+            seen.add(id(tail))
+            tail = _CONTEXT.__get__(tail)
+        if tail is not root:
+            _CONTEXT.__set__(tail, root)
+    if draw(st.booleans()):
+        root = raise_through(root, draw(st.integers(0, 3)), canary)
+    return root
+
+
+def loaded_exception(canary: str) -> BaseException:
+    """
+    One exception with the canary in every place at once: message, args,
+    notes, attributes, locals, a context, a cause and group members::
+
+        KeyError --context--> RuntimeError --cause--> LookupError
+          --context--> ExceptionGroup[ValueError, UnicodeDecodeError,
+                                      JSONDecodeError]
+    """
+    member = ValueError(canary)
+    member.add_note(canary)
+    group = ExceptionGroup(canary, [member, unicode_decode_error(canary), json_decode_error(canary)])
+    cause = LookupError(canary)
+    cause.__context__ = group
+    context = RuntimeError(canary, canary.encode())
+    context.__cause__ = cause
+    exc = KeyError(canary, {"user": canary})
+    exc.add_note(canary)
+    exc.detail = canary  # type: ignore[attr-defined]
+    exc.__context__ = context
+    return raise_through(exc, 2, canary)
+
+
+#: Types `loaded_exception` puts in the tree, as error records name them.
+LOADED_TYPES = (
+    "KeyError",
+    "RuntimeError",
+    "LookupError",
+    "ExceptionGroup",
+    "ValueError",
+    "UnicodeDecodeError",
+    "json.decoder.JSONDecodeError",
+)

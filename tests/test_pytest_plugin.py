@@ -1,0 +1,205 @@
+"""The pytest plugin, run as a user runs it: pytest in a subprocess, through pytester."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+pytest_plugins = ["pytester"]
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE = ROOT / "examples" / "service"
+
+CONFTEST = '''
+import pytest
+import safelog
+
+
+class AnyString(safelog.Kind):
+    """Deliberately unsafe: accepts any string."""
+
+    kind_name = "anystring"
+    __slots__ = ()
+
+    def clean(self, value):
+        return value if type(value) is str else self.marker
+
+
+@pytest.fixture(autouse=True)
+def _logging():
+    safelog.configure(
+        service="svc",
+        fields={"note": AnyString(), "status": safelog.Enum("ok", "failed"), "n": safelog.Int()},
+        console=False,
+    )
+    yield
+    safelog.shutdown()
+'''
+
+LEAKY = '''
+import safelog
+
+log = safelog.get_logger(__name__)
+
+
+def test_leak(safelog_capture, canary):
+    secret = canary("email")
+    log.info("noted", note=secret, n=1)
+    safelog_capture.assert_logged("noted", n=1)
+    safelog_capture.assert_no_leaks(secret)
+'''
+
+CLEAN = '''
+import safelog
+from safelog.testing import CanaryFactory, LogCapture
+
+log = safelog.get_logger(__name__)
+
+
+def test_clean(safelog_capture: LogCapture, canary: CanaryFactory) -> None:
+    secret = canary("card")
+    log.info("noted", status=secret, n=2)
+    safelog_capture.assert_logged("noted", n=2, status="<rejected:enum>")
+    safelog_capture.assert_no_leaks()
+'''
+
+FORGOT = '''
+import safelog
+
+log = safelog.get_logger(__name__)
+
+
+def test_forgot(canary):
+    log.info("noted", note="ref " + canary("token"))
+
+
+def test_clean_but_unchecked(canary):
+    log.info("noted", status=canary("text"))
+'''
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeconftest(CONFTEST)
+    return pytester
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=180)
+
+
+class TestPlugin:
+    def test_a_leak_is_a_readable_failure(self, project: pytest.Pytester) -> None:
+        """The failure names kind, sink, field and call site, and points at the test's line."""
+        project.makepyfile(test_leaky=LEAKY)
+        result = _run(project)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*safelog.testing: 1 leak(s) of synthetic customer content*",
+                "*canary of kind 'email' found, raw*",
+                "*sink:      dispatched line (to no sink)*",
+                "*field:     $.note*",
+                "*call site: test_leaky:test_leak, line 9 (event 'noted', level 'info')*",
+            ]
+        )
+        out = result.stdout.str()
+        # The helpers hide their frames: the traceback ends at the user's line.
+        assert "safelog_capture.assert_no_leaks(secret)" in out
+        assert "testing.py" not in out
+
+    def test_a_clean_test_passes(self, project: pytest.Pytester) -> None:
+        """No leak and the expected metadata: the test passes."""
+        project.makepyfile(test_clean=CLEAN)
+        _run(project).assert_outcomes(passed=1)
+
+    def test_auto_mode_catches_a_forgotten_leak(self, project: pytest.Pytester) -> None:
+        """With --safelog-auto a test that never asserts is still checked at teardown."""
+        project.makepyfile(test_forgot=FORGOT)
+        _run(project).assert_outcomes(passed=2)  # without the mode, nothing checks
+        result = _run(project, "--safelog-auto")
+        result.assert_outcomes(passed=2, errors=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*ERROR at teardown of test_forgot*",
+                "*[[]safelog auto mode] safelog.testing: 1 leak(s)*",
+                "*canary of kind 'token' found, raw*",
+            ]
+        )
+
+    def test_auto_mode_from_the_ini_file(self, project: pytest.Pytester) -> None:
+        """The ini option turns the automatic check on too."""
+        project.makeini("[pytest]\nsafelog_auto = true\n")
+        project.makepyfile(test_forgot=FORGOT)
+        _run(project).assert_outcomes(passed=2, errors=1)
+
+    def test_capture_without_configure_says_what_to_do(self, pytester: pytest.Pytester) -> None:
+        """Requesting the capture before configuring safelog is an error with instructions."""
+        pytester.makepyfile(test_unconfigured="def test_x(safelog_capture):\n    pass\n")
+        result = _run(pytester)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(["*safelog is not configured*"])
+
+    def test_cloudwatch_leak_is_found_in_the_stored_copy(self, project: pytest.Pytester) -> None:
+        """With the moto CloudWatch sink the leak is also reported in what CloudWatch stored."""
+        project.makepyfile(
+            test_cw='''
+import safelog
+
+log = safelog.get_logger(__name__)
+
+
+def test_cw(safelog_cloudwatch, canary):
+    safelog.shutdown()
+    from conftest import AnyString
+    safelog.configure(service="svc", fields={"note": AnyString()}, console=False,
+                      cloudwatch=safelog_cloudwatch)
+    from safelog.testing import capture
+    with capture() as cap:
+        log.info("noted", note=canary("body"))
+        cap.assert_no_leaks()
+'''
+        )
+        result = _run(project)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*2 leak(s)*",
+                "*sink:      dispatched line (to cloudwatch)*",
+                "*sink:      cloudwatch (stored copy, read back)*",
+            ]
+        )
+
+
+class TestExampleService:
+    def test_the_example_suite_passes(self, pytester: pytest.Pytester) -> None:
+        """examples/service's own tests pass, as a user runs them, also in auto mode."""
+        for name in ("app.py", "test_app.py"):
+            pytester.path.joinpath(name).write_text((SERVICE / name).read_text())
+        _run(pytester, "--safelog-auto").assert_outcomes(passed=3)
+
+    def test_the_example_suite_catches_a_leaky_policy(self, pytester: pytest.Pytester) -> None:
+        """Declare the title as a plain Id and the example's own tests fail: they test something."""
+        app = (SERVICE / "app.py").read_text()
+        leaky = app.replace(
+            '"page_id": safelog.Int(',
+            '"title": safelog.Kind.__subclasses__()[0](),  # placeholder\n    "page_id": safelog.Int(',
+        )
+        # A policy that declares the title with a kind accepting any string.
+        leaky = leaky.replace(
+            "#: Everything this service's logs",
+            "class _AnyString(safelog.Kind):\n"
+            "    kind_name = 'anystring'\n"
+            "    __slots__ = ()\n\n"
+            "    def clean(self, value):\n"
+            "        return value\n\n\n"
+            "#: Everything this service's logs",
+        ).replace("safelog.Kind.__subclasses__()[0]()", "_AnyString()")
+        assert leaky != app
+        pytester.path.joinpath("app.py").write_text(leaky)
+        pytester.path.joinpath("test_app.py").write_text((SERVICE / "test_app.py").read_text())
+        result = _run(pytester)
+        result.assert_outcomes(passed=2, failed=1)
+        result.stdout.fnmatch_lines(["*canary of kind 'text' found*", "*field:     $.title*"])
