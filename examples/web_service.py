@@ -12,14 +12,15 @@ A Flask service whose logs carry metadata only.
   `<non-constant-event>` and the logger name, made from the app's import
   name, `<runtime-logger-name>`; the exception keeps only its type.
 
-Run it: `python examples/web_service.py`. It drives the app with Flask's test
-client, then prints what the log sink received and a verdict on the planted
-customer content. The policy is `examples/pyproject.toml`.
+Run it: `python examples/web_service.py`. It starts an embedded CloudWatch
+Logs (a moto server on 127.0.0.1), drives the app with Flask's test client,
+ships the logs there through safelog, reads the log group back and prints
+what CloudWatch stored, with a verdict on the planted customer content. The
+policy is `examples/pyproject.toml`.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import sys
 import time
@@ -32,6 +33,8 @@ import structlog
 from flask import Flask, g, jsonify, request
 
 import safelog
+
+from safelog._embedded import EmbeddedMoto
 
 
 HERE = Path(__file__).resolve().parent
@@ -90,33 +93,57 @@ def create_app() -> Flask:
     return app
 
 
-def main() -> int:
-    # In production the key comes from your secret store, via SAFELOG_HASH_KEY.
-    # --8<-- [start:configure]
-    os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
-    sink = io.StringIO()
-    safelog.configure(pyproject=HERE / "pyproject.toml", console=sink)
-    # --8<-- [end:configure]
-    app = create_app()
+def read_back(endpoint_url: str, log_group: str) -> list[str]:
+    """Every message CloudWatch stored in *log_group*, oldest first."""
+    import boto3
 
-    # Planted customer content: none of it may reach the logs.
-    title = "Zoë's salary review — confidential"
-    tenant = "acme-corp-customer-4711"
+    logs = boto3.client("logs", endpoint_url=endpoint_url, region_name="us-east-1")
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=log_group)
+    return [e["message"] for page in pages for e in page["events"]]
+
+
+def serve(app: Flask) -> None:
+    """Drive the app as clients would, with planted customer content."""
     client = app.test_client()
-    headers = {"X-Request-ID": "req-0001", "X-Tenant": tenant}
+    headers = {"X-Request-ID": "req-0001", "X-Tenant": TENANT}
     client.get("/pages/7", headers=headers)
-    client.post("/pages/7/export", json={"copies": "2", "title": title}, headers=headers)
-    client.post("/pages/7/export", json={"copies": f"three {title}"}, headers=headers)
-    client.post("/pages/7/export", json={"copies": "1", "format": title}, headers=headers)
+    client.post("/pages/7/export", json={"copies": "2", "title": TITLE}, headers=headers)
+    client.post("/pages/7/export", json={"copies": f"three {TITLE}"}, headers=headers)
+    client.post("/pages/7/export", json={"copies": "1", "format": TITLE}, headers=headers)
 
-    problems = safelog.self_check()
-    safelog.shutdown()
 
-    lines = sink.getvalue().splitlines()
-    print("What the log sink received:")
+# Planted customer content: none of it may reach the logs.
+TITLE = "Zoë's salary review — confidential"
+TENANT = "acme-corp-customer-4711"
+
+
+def main() -> int:
+    # In production the key comes from your secret store, and the AWS
+    # credentials from the usual chain; the embedded CloudWatch takes any.
+    os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    with EmbeddedMoto() as cloudwatch:
+        # --8<-- [start:configure]
+        safelog.configure(
+            pyproject=HERE / "pyproject.toml",  # service, level and fields
+            console=False,
+            cloudwatch=safelog.CloudWatch(
+                log_group="/examples/pages",
+                endpoint_url=cloudwatch.endpoint_url,  # omit for real AWS
+                region="us-east-1",
+            ),
+        )
+        # --8<-- [end:configure]
+        serve(create_app())
+        problems = safelog.self_check()
+        safelog.shutdown()  # flushes to CloudWatch
+        lines = read_back(cloudwatch.endpoint_url, "/examples/pages")
+
+    print("What CloudWatch stored:")
     for line in lines:
         print(line)
-    leaked = [p for p in (title, "three", tenant) if any(p in line for line in lines)]
+    leaked = [p for p in (TITLE, "three", TENANT) if any(p in line for line in lines)]
     print(f"records: {len(lines)}, self-check problems: {len(problems)}")
     print("planted customer content in the logs:", "FOUND" if leaked else "none")
     return 1 if leaked or problems else 0

@@ -8,12 +8,13 @@ survives: the declared fields, event names, call sites and exception types.
 What does not: the titles, the addresses, the exception messages that quote
 them, and the stdlib `%`-arguments.
 
-Run it: `python examples/worker.py`. The policy is `examples/pyproject.toml`.
+Run it: `python examples/worker.py`. It ships to an embedded CloudWatch Logs
+(a moto server on 127.0.0.1), reads the log group back and prints what
+CloudWatch stored. The policy is `examples/pyproject.toml`.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import queue
@@ -28,6 +29,8 @@ from pathlib import Path
 import structlog
 
 import safelog
+
+from safelog._embedded import EmbeddedMoto
 
 
 HERE = Path(__file__).resolve().parent
@@ -98,20 +101,44 @@ def run_jobs(todo: list[Job], threads: int = 2) -> None:
             log.warning("jobs_retried", page_count=len(todo))
 
 
+def read_back(endpoint_url: str, log_group: str) -> list[str]:
+    """Every message CloudWatch stored in *log_group*, oldest first."""
+    import boto3
+
+    logs = boto3.client("logs", endpoint_url=endpoint_url, region_name="us-east-1")
+    pages = logs.get_paginator("filter_log_events").paginate(logGroupName=log_group)
+    return [e["message"] for page in pages for e in page["events"]]
+
+
 def main() -> int:
-    # In production the key comes from your secret store, via SAFELOG_HASH_KEY.
+    # In production the key comes from your secret store, and the AWS
+    # credentials from the usual chain; the embedded CloudWatch takes any.
     os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
-    sink = io.StringIO()
-    safelog.configure(pyproject=HERE / "pyproject.toml", console=sink)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
     # Planted customer content: none of it may reach the logs.
     titles = ["Board minutes — Ünal & Ødegaard", "Q3 layoffs plan (draft)", "Zoë's offer letter"]
     recipient = "zoe.customer@example.com"
-    run_jobs([Job(title=t, recipient=recipient) for t in titles])
 
-    safelog.shutdown()
-    lines = sink.getvalue().splitlines()
-    print("What the log sink received:")
+    with EmbeddedMoto() as cloudwatch:
+        # --8<-- [start:configure]
+        safelog.configure(
+            pyproject=HERE / "pyproject.toml",
+            console=False,
+            cloudwatch=safelog.CloudWatch(
+                log_group="/examples/worker",
+                stream="{service}/worker/{pid}",
+                endpoint_url=cloudwatch.endpoint_url,  # omit for real AWS
+                region="us-east-1",
+            ),
+        )
+        # --8<-- [end:configure]
+        run_jobs([Job(title=t, recipient=recipient) for t in titles])
+        safelog.shutdown()  # flushes to CloudWatch
+        lines = read_back(cloudwatch.endpoint_url, "/examples/worker")
+
+    print("What CloudWatch stored:")
     for line in lines:
         print(line)
     leaked = [p for p in (*titles, recipient) if any(p in line for line in lines)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,26 @@ from typing import Any
 import pytest
 import structlog
 
+from hypothesis import HealthCheck, settings
+
 import safelog
+
+
+# Property tests: small enough for CI by default, long on demand with
+# HYPOTHESIS_PROFILE=long.
+settings.register_profile(
+    "ci",
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "long",
+    max_examples=3000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

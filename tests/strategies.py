@@ -11,6 +11,7 @@ hostile ``__str__``/``__repr__``/``__getattr__`` and shadowed dunders.
 from __future__ import annotations
 
 import json
+import sys
 
 from typing import Any
 
@@ -18,6 +19,11 @@ from hypothesis import strategies as st
 
 
 # -- exceptions ---------------------------------------------------------------
+
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup, ExceptionGroup
+else:  # pragma: no cover -- pytest brings the backport on 3.10
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
 
 # BaseException's own descriptors: the hostile classes below shadow the names.
 _CAUSE = BaseException.__dict__["__cause__"]
@@ -36,7 +42,7 @@ def raise_through(exc: BaseException, depth: int, canary: str) -> BaseException:
 
     try:
         down(depth)
-    except BaseException as caught:  # noqa: BLE001 -- the point is to catch it
+    except BaseException as caught:  # the point is to catch it
         return caught
     msg = "unreachable"
     raise AssertionError(msg)
@@ -133,7 +139,9 @@ def json_decode_error(canary: str) -> json.JSONDecodeError:
 
 
 def _leaf(draw: st.DrawFn, canary: str) -> BaseException:
-    kind = draw(st.sampled_from(["plain", "unicode", "json", "oserror", "hostile", "raising", "shadow"]))
+    kind = draw(
+        st.sampled_from(["plain", "unicode", "json", "oserror", "hostile", "raising", "shadow"])
+    )
     exc: BaseException
     if kind == "plain":
         tp = draw(st.sampled_from(_PLAIN_TYPES))
@@ -222,7 +230,9 @@ def loaded_exception(canary: str) -> BaseException:
     """
     member = ValueError(canary)
     member.add_note(canary)
-    group = ExceptionGroup(canary, [member, unicode_decode_error(canary), json_decode_error(canary)])
+    group = ExceptionGroup(
+        canary, [member, unicode_decode_error(canary), json_decode_error(canary)]
+    )
     cause = LookupError(canary)
     cause.__context__ = group
     context = RuntimeError(canary, canary.encode())
@@ -244,3 +254,128 @@ LOADED_TYPES = (
     "UnicodeDecodeError",
     "json.decoder.JSONDecodeError",
 )
+
+
+# -- event dicts ----------------------------------------------------------------
+#
+# Every piece of "customer content" below carries a token ``cnry`` + 12 hex
+# digits. safelog never writes that shape itself, so finding
+# ``cnry[0-9a-f]{6}`` anywhere in any sink's output (case-insensitively) is a
+# leak, however the value was transformed on the way.
+
+CANARY_RE = r"(?i)cnry[0-9a-f]{6}"
+
+tokens = st.text("0123456789abcdef", min_size=12, max_size=12).map(lambda h: "cnry" + h)
+
+_TEMPLATES = (
+    "{t}",
+    "Q3 roadmap – Zoë's draft {t}",
+    "line one\nline two {t}\r\n",
+    '{t}"}}\n{{"event":"forged","level":"critical"}}',
+    "\x1b[31m{t}\x1b[0m",
+    "\u202e{t}\u2028\u2029\x85",
+    "jane.doe+{t}@example.com",
+    "https://app.example.com/pages?title={t}&q=1",
+    "SELECT * FROM pages WHERE title = '{t}'",
+    "{t}" * 40,
+)
+
+
+class HostileStr(str):
+    """A str subclass whose dunders all try to put content into the output."""
+
+    def __str__(self) -> str:
+        return "str:" + self
+
+    def __repr__(self) -> str:
+        return "repr:" + self
+
+    def __format__(self, spec: str) -> str:
+        return "fmt:" + self
+
+
+class HostileObject:
+    """An unknown object: anything calling str/repr/format on it leaks."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def __str__(self) -> str:
+        return self._text
+
+    def __repr__(self) -> str:
+        return self._text
+
+    def __format__(self, spec: str) -> str:
+        return self._text
+
+    def __getattr__(self, name: str) -> Any:
+        return self._text
+
+
+class HostileInt(int):
+    """An int whose repr is content (its value is harmless)."""
+
+    def __repr__(self) -> str:
+        return "int"
+
+    def __str__(self) -> str:
+        return "int"
+
+
+def content(token: str) -> st.SearchStrategy[str]:
+    """Realistic customer text around *token*: non-ASCII, CR/LF, forged JSON, ANSI, bidi."""
+    return st.sampled_from(_TEMPLATES).map(lambda t: t.format(t=token))
+
+
+@st.composite
+def leaf_values(draw: st.DrawFn) -> Any:
+    """One value that carries a canary, in any shape a caller might log."""
+    token = draw(tokens)
+    text = draw(content(token))
+    return draw(
+        st.sampled_from(
+            [
+                text,
+                HostileStr(text),
+                HostileObject(text),
+                text.encode("utf-8"),
+                bytearray(text.encode("utf-8")),
+                ValueError(text),
+                KeyError(text),
+                {"title": text},
+                [text, 1, 2.5],
+                (text,),
+                frozenset({text}),
+            ]
+        )
+    )
+
+
+def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(
+        st.lists(children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(tokens.map("k_{}".format), children, max_size=3),
+    )
+
+
+def nested_values() -> st.SearchStrategy[Any]:
+    """Canary-carrying values: mostly single leaves, sometimes nested containers."""
+    return st.one_of(
+        leaf_values(),
+        leaf_values(),
+        st.recursive(leaf_values(), _containers, max_leaves=6),
+    )
+
+
+#: The declared policy of the property tests, with strategies for values that
+#: must arrive intact, and the value each must arrive as (None: same value).
+VALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
+    "page_count": st.integers(0, 10**6),
+    "duration_ms": st.floats(0, 1e9, allow_nan=False, allow_infinity=False),
+    "cached": st.booleans(),
+    "status": st.sampled_from(["ok", "failed"]),
+    "request_id": st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True),
+    "trace_id": st.uuids().map(str),
+}

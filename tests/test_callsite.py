@@ -1,3 +1,4 @@
+# ruff: noqa: FLY002 -- the joins build strings at runtime on purpose
 """The "is this string a literal of the calling code?" check and call sites."""
 
 from __future__ import annotations
@@ -141,9 +142,7 @@ class TestCaches:
     def test_code_pool_cache_is_bounded(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Generated code cannot grow the code cache past its bound."""
         monkeypatch.setattr(_callsite, "_MAX_CODE_POOLS", 8)
-        codes: list[CodeType] = [
-            compile(f"x = 'lit{i}'", "<gen>", "exec") for i in range(50)
-        ]
+        codes: list[CodeType] = [compile(f"x = 'lit{i}'", "<gen>", "exec") for i in range(50)]
         for i, code in enumerate(codes):
             assert f"lit{i}" in _callsite.code_pool(code)
             assert len(_callsite._code_pools) <= 8

@@ -8,7 +8,6 @@ import json
 import logging
 import logging.config
 import os
-import sys
 import uuid
 
 from collections.abc import Mapping
@@ -26,6 +25,7 @@ from safelog.stdlib import SafelogHandler
 
 CANARY = "canary" + uuid.uuid4().hex
 KEY = "k" * 32
+ENCODED_KEYS = ["base64:" + base64.b64encode(KEY.encode()).decode(), "hex:" + KEY.encode().hex()]
 
 PYPROJECT = """
 [project]
@@ -133,7 +133,7 @@ class TestConfigureOnce:
     ) -> None:
         """Each bad option is a ConfigurationError naming the option and never the value."""
         with pytest.raises(safelog.ConfigurationError) as info:
-            _configure(console, **options)
+            safelog.configure(**({"service": "svc", "console": console.stream} | options))
         message = str(info.value)
         assert option in message
         assert CANARY not in message
@@ -160,9 +160,7 @@ class TestEnvironment:
         assert record["environment"] == "prod"
         assert record["tenant"].startswith("env1:")
 
-    @pytest.mark.parametrize(
-        "encoded", ["base64:" + base64.b64encode(KEY.encode()).decode(), "hex:" + KEY.encode().hex()]
-    )
+    @pytest.mark.parametrize("encoded", ENCODED_KEYS)
     def test_binary_hash_keys_decode(
         self, console, monkeypatch: pytest.MonkeyPatch, encoded: str
     ) -> None:
@@ -273,9 +271,7 @@ class TestPyproject:
     def test_explicit_fields_replace_the_files(self, console, tmp_path: Path) -> None:
         """fields= given explicitly wins over [tool.safelog.fields]."""
         path = self._write(tmp_path)
-        safelog.configure(
-            pyproject=path, fields={"status": safelog.Id()}, console=console.stream
-        )
+        safelog.configure(pyproject=path, fields={"status": safelog.Id()}, console=console.stream)
         safelog.get_logger("t").warning("explicit_fields", page_count=1, status="anything")
         (record,) = console.records()
         assert "page_count" not in record
@@ -388,10 +384,36 @@ class TestSelfCheck:
         assert any("logging.StreamHandler" in p for p in problems)
 
     def test_finds_structlog_reconfigured(self, console) -> None:
-        """structlog.configure() after configure() is reported."""
+        """Another structlog logger factory or wrapper class after configure() is reported."""
+        _configure(console)
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(io.StringIO()))
+        assert safelog.self_check() == ["structlog was reconfigured after safelog.configure()"]
+
+    def test_foreign_structlog_processors_cannot_leak(self, console) -> None:
+        """A later structlog wrapper and processors reach the sinks only as a marked record."""
+        _configure(console)
+        structlog.configure(
+            processors=[structlog.processors.JSONRenderer()],
+            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        )
+        structlog.get_logger().info("foreign", secret=CANARY)
+        (record,) = console.records()
+        assert record["event"] == "<non-constant-event>"
+        assert record["level"] == "info"
+        assert record["dropped"] == 1
+        assert record["module"] == __name__
+        assert CANARY not in console.text
+        assert safelog.self_check() == ["structlog was reconfigured after safelog.configure()"]
+
+    def test_structlog_processors_alone_do_not_bypass(self, console) -> None:
+        """Changing only structlog's processors cannot bypass safelog's bound logger."""
         _configure(console)
         structlog.configure(processors=[structlog.processors.JSONRenderer()])
-        assert safelog.self_check() == ["structlog was reconfigured after safelog.configure()"]
+        structlog.get_logger().info("still_safe", secret=CANARY)
+        (record,) = console.records()
+        assert record["event"] == "still_safe"
+        assert CANARY not in console.text
+        assert safelog.self_check() == []
 
 
 class TestStats:
@@ -477,29 +499,29 @@ class TestFork:
         assert parent["pid"] == os.getpid() != pid
 
 
-def test_module_docstring_example_runs(console) -> None:
-    """The issue's example: declared fields stay, content goes."""
-    safelog.configure(
-        service="exporter",
-        fields={
-            "page_count": safelog.Int(min=0),
-            "duration_ms": safelog.Float(),
-            "cached": safelog.Bool(),
-            "status": safelog.Enum("ok", "failed"),
-            "request_id": safelog.Id(),
-            "tenant": safelog.Hashed(),
-        },
-        console=console.stream,
-        level="INFO",
-        hash_key=KEY,
-    )
-    log = safelog.get_logger(__name__)
-    log.info("page_exported", page_count=3, duration_ms=12.5, status="ok", title=CANARY)
-    logging.getLogger("anything").warning("also sanitized %s", CANARY)
-    safelog.shutdown()
-    first, second = console.records()
-    assert (first["page_count"], first["duration_ms"], first["status"]) == (3, 12.5, "ok")
-    assert first["dropped"] == 1
-    assert second["event"] == "also sanitized %s"
-    assert CANARY not in console.text
-    assert sys.modules["safelog"] is safelog
+class TestIssueExample:
+    def test_the_issues_example_runs(self, console) -> None:
+        """The issue's example: declared fields stay, content goes."""
+        safelog.configure(
+            service="exporter",
+            fields={
+                "page_count": safelog.Int(min=0),
+                "duration_ms": safelog.Float(),
+                "cached": safelog.Bool(),
+                "status": safelog.Enum("ok", "failed"),
+                "request_id": safelog.Id(),
+                "tenant": safelog.Hashed(),
+            },
+            console=console.stream,
+            level="INFO",
+            hash_key=KEY,
+        )
+        log = safelog.get_logger(__name__)
+        log.info("page_exported", page_count=3, duration_ms=12.5, status="ok", title=CANARY)
+        logging.getLogger("anything").warning("also sanitized %s", CANARY)
+        safelog.shutdown()
+        first, second = console.records()
+        assert (first["page_count"], first["duration_ms"], first["status"]) == (3, 12.5, "ok")
+        assert first["dropped"] == 1
+        assert second["event"] == "also sanitized %s"
+        assert CANARY not in console.text

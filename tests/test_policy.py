@@ -1,3 +1,4 @@
+# ruff: noqa: FLY002 -- the join builds a string at runtime on purpose
 """Field kinds and the frozen field policy."""
 
 from __future__ import annotations
@@ -188,6 +189,62 @@ class TestEveryKind:
         out = kind.compile(_key())(HostileStr(f"x {CANARY}"))
         assert CANARY not in str(out)
         assert out == kind.marker or (kind.kind_name == "hashed" and ":" in str(out))
+
+
+SAMPLES: list[Any] = [
+    0,
+    1,
+    -1,
+    42,
+    2**63,
+    -(2**63) - 1,
+    True,
+    False,
+    0.0,
+    12.5,
+    -3.5,
+    math.nan,
+    math.inf,
+    -math.inf,
+    "",
+    "ok",
+    "failed",
+    "OK",
+    "req-1.a:b_c",
+    "a" * 64,
+    "a" * 65,
+    "a\n",
+    "ok\n",
+    "caf\u00e9",
+    "get",
+    "/pages/{page_id}",
+    "/pages/1",
+    str(uuid.UUID(int=7)),
+    uuid.UUID(int=7),
+    dt.timedelta(seconds=2),
+    HostileStr("ok"),
+    HostileStr("abc"),
+    HostileInt(5),
+    HostileFloat(1.5),
+    Color.RED,
+    None,
+    [1],
+    b"ok",
+    Clever(),
+]
+
+
+class TestCompiledCleaners:
+    # Hashed.clean() has no key by design; TestHashed covers its compiled form.
+    @pytest.mark.parametrize(
+        "kind", [k for k in _all_kinds() if not isinstance(k, Hashed)], ids=lambda k: k.kind_name
+    )
+    def test_compiled_cleaner_agrees_with_clean(self, kind: Kind) -> None:
+        """The chain's compiled (fast-path) cleaner decides exactly like the kind's clean()."""
+        compiled = kind.compile(None)
+        for value in SAMPLES:
+            fast, slow = compiled(value), kind.clean(value)
+            assert (type(fast), fast) == (type(slow), slow), (kind, type(value).__name__)
 
 
 class TestInt:

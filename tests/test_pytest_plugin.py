@@ -38,7 +38,7 @@ def _logging():
     safelog.shutdown()
 '''
 
-LEAKY = '''
+LEAKY = """
 import safelog
 
 log = safelog.get_logger(__name__)
@@ -49,9 +49,9 @@ def test_leak(safelog_capture, canary):
     log.info("noted", note=secret, n=1)
     safelog_capture.assert_logged("noted", n=1)
     safelog_capture.assert_no_leaks(secret)
-'''
+"""
 
-CLEAN = '''
+CLEAN = """
 import safelog
 from safelog.testing import CanaryFactory, LogCapture
 
@@ -63,9 +63,9 @@ def test_clean(safelog_capture: LogCapture, canary: CanaryFactory) -> None:
     log.info("noted", status=secret, n=2)
     safelog_capture.assert_logged("noted", n=2, status="<rejected:enum>")
     safelog_capture.assert_no_leaks()
-'''
+"""
 
-FORGOT = '''
+FORGOT = """
 import safelog
 
 log = safelog.get_logger(__name__)
@@ -77,7 +77,7 @@ def test_forgot(canary):
 
 def test_clean_but_unchecked(canary):
     log.info("noted", status=canary("text"))
-'''
+"""
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ class TestPlugin:
                 "*canary of kind 'email' found, raw*",
                 "*sink:      dispatched line (to no sink)*",
                 "*field:     $.note*",
-                "*call site: test_leaky:test_leak, line 9 (event 'noted', level 'info')*",
+                "*call site: test_leaky:test_leak, line 8 (event 'noted', level 'info')*",
             ]
         )
         out = result.stdout.str()
@@ -145,7 +145,7 @@ class TestPlugin:
     def test_cloudwatch_leak_is_found_in_the_stored_copy(self, project: pytest.Pytester) -> None:
         """With the moto CloudWatch sink the leak is also reported in what CloudWatch stored."""
         project.makepyfile(
-            test_cw='''
+            test_cw="""
 import safelog
 
 log = safelog.get_logger(__name__)
@@ -160,7 +160,7 @@ def test_cw(safelog_cloudwatch, canary):
     with capture() as cap:
         log.info("noted", note=canary("body"))
         cap.assert_no_leaks()
-'''
+"""
         )
         result = _run(project)
         result.assert_outcomes(failed=1)
@@ -176,30 +176,32 @@ def test_cw(safelog_cloudwatch, canary):
 class TestExampleService:
     def test_the_example_suite_passes(self, pytester: pytest.Pytester) -> None:
         """examples/service's own tests pass, as a user runs them, also in auto mode."""
-        for name in ("app.py", "test_app.py"):
+        for name in ("app.py", "test_app.py", "pyproject.toml"):
             pytester.path.joinpath(name).write_text((SERVICE / name).read_text())
         _run(pytester, "--safelog-auto").assert_outcomes(passed=3)
 
     def test_the_example_suite_catches_a_leaky_policy(self, pytester: pytest.Pytester) -> None:
-        """Declare the title as a plain Id and the example's own tests fail: they test something."""
+        """Declare the title with an any-string kind and the example's own tests fail."""
         app = (SERVICE / "app.py").read_text()
+        # The policy also declares the title, with a kind that accepts any string.
         leaky = app.replace(
-            '"page_id": safelog.Int(',
-            '"title": safelog.Kind.__subclasses__()[0](),  # placeholder\n    "page_id": safelog.Int(',
-        )
-        # A policy that declares the title with a kind accepting any string.
-        leaky = leaky.replace(
-            "#: Everything this service's logs",
+            "def configure_logging(",
             "class _AnyString(safelog.Kind):\n"
             "    kind_name = 'anystring'\n"
             "    __slots__ = ()\n\n"
             "    def clean(self, value):\n"
             "        return value\n\n\n"
-            "#: Everything this service's logs",
-        ).replace("safelog.Kind.__subclasses__()[0]()", "_AnyString()")
+            "def configure_logging(",
+        ).replace(
+            "safelog.configure(pyproject=POLICY,",
+            "from safelog import _pyproject\n"
+            "    fields = {**_pyproject.load(POLICY).fields.kinds, 'title': _AnyString()}\n"
+            "    safelog.configure(fields=fields, pyproject=POLICY,",
+        )
         assert leaky != app
         pytester.path.joinpath("app.py").write_text(leaky)
-        pytester.path.joinpath("test_app.py").write_text((SERVICE / "test_app.py").read_text())
+        for name in ("test_app.py", "pyproject.toml"):
+            pytester.path.joinpath(name).write_text((SERVICE / name).read_text())
         result = _run(pytester)
         result.assert_outcomes(passed=2, failed=1)
         result.stdout.fnmatch_lines(["*canary of kind 'text' found*", "*field:     $.title*"])

@@ -1,3 +1,4 @@
+# ruff: noqa: G004, TRY301 -- leaky logging calls are what these tests feed the chain; raise-in-try makes exc_info
 """The stdlib bridge: every `logging` logger goes through the same chain."""
 
 from __future__ import annotations
@@ -162,6 +163,32 @@ class TestEveryLogger:
         assert record["event"] == "lonely_event %s"
         assert CANARY not in console.text
 
+    @pytest.mark.xfail(
+        strict=True,
+        reason="finding: for a record whose call site cannot be matched to a frame "
+        "(built by logging.makeLogRecord, as socket/queue receivers do), EventGuard "
+        "emits record.funcName and record.module verbatim",
+    )
+    def test_record_built_from_a_dict_cannot_fill_the_call_site(self, console) -> None:
+        """A record made from data (makeLogRecord) cannot put that data in module/function."""
+        _configure(console)
+        forged = logging.makeLogRecord(
+            {
+                "name": "payments.worker",
+                "msg": "forged_record",
+                "levelno": logging.ERROR,
+                "levelname": "ERROR",
+                "pathname": f"/home/{CANARY}/upload.py",
+                "module": f"m{CANARY}",
+                "funcName": f"f{CANARY}",
+                "lineno": 7,
+            }
+        )
+        logging.getLogger("payments.worker").handle(forged)
+        (record,) = console.records()
+        assert record["level"] == "error"
+        assert CANARY not in console.text
+
 
 class TestRecordToEventDict:
     def test_only_the_template_and_a_count_are_taken(self) -> None:
@@ -175,9 +202,7 @@ class TestRecordToEventDict:
 
 
 class TestHandler:
-    def test_handle_error_prints_nothing(
-        self, console, capsys: pytest.CaptureFixture[str]
-    ) -> None:
+    def test_handle_error_prints_nothing(self, console, capsys: pytest.CaptureFixture[str]) -> None:
         """handleError counts the failure and prints nothing to stderr."""
         _configure(console)
         handler = _config.current_state().handler
@@ -277,13 +302,14 @@ class TestForeignHandlers:
             _configure(console, foreign_handlers="ignore")
 
 
-def test_records_are_one_json_object_per_line(console) -> None:
-    """Whatever stdlib logs, each written line parses as one JSON object."""
-    _configure(console)
-    log = logging.getLogger(__name__)
-    log.info("line\nbreak %s", "x\n{}")
-    log.info(b"bytes msg")
-    log.info("%s", "\u2028")
-    lines = console.text.splitlines()
-    assert len(lines) == 3
-    assert all(type(json.loads(line)) is dict for line in lines)
+class TestOutput:
+    def test_records_are_one_json_object_per_line(self, console) -> None:
+        """Whatever stdlib logs, each written line parses as one JSON object."""
+        _configure(console)
+        log = logging.getLogger(__name__)
+        log.info("line\nbreak %s", "x\n{}")
+        log.info(b"bytes msg")
+        log.info("%s", "\u2028")
+        lines = console.text.splitlines()
+        assert len(lines) == 3
+        assert all(type(json.loads(line)) is dict for line in lines)

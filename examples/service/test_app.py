@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import app
 import pytest
 
-import app
 import safelog
 
 from safelog.testing import CanaryFactory, LogCapture
@@ -46,7 +46,7 @@ def test_failed_export_keeps_the_error_type_not_its_message(
 ) -> None:
     page = app.Page(page_id=8, title=canary("text"), body="   ", owner_email=canary("email"))
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="empty body"):
         app.export_page(page, "docx")
 
     record = safelog_capture.assert_logged("export_failed", page_id=8, outcome="failed")

@@ -70,11 +70,11 @@ def _run_check(args: argparse.Namespace) -> int:
             args.paths, pyproject=args.pyproject, honour_ignores=not args.no_ignore
         )
     except FileNotFoundError:
-        # The path is the user's own argument, so naming it echoes nothing new.
-        print("safelog check: error: a PATH does not exist", file=sys.stderr)
+        # Fixed text: errors from this command never carry input back out.
+        sys.stderr.write("safelog check: error: a PATH does not exist\n")
         return EXIT_USAGE
     except (LookupError, ConfigurationError) as exc:
-        print(f"safelog check: error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"safelog check: error: {exc}\n")
         return EXIT_USAGE
     sys.stdout.write(FORMATTERS[args.format](report))
     return EXIT_FINDINGS if report.findings else EXIT_OK

@@ -99,10 +99,32 @@ class SinkLogger:
         self.name = name
         self.chain = chain
 
-    def msg(self, line: str) -> None:
-        self.chain.dispatcher.emit(line)
+    def _foreign(self, level: str, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        # SafeBoundLogger never calls these: only another wrapper does (structlog
+        # reconfigured after safelog.configure()). What it hands over was built
+        # by processors safelog does not control, so it is content: counted as
+        # dropped, never emitted. The record keeps level and call site.
+        self.chain.run(self, level, {"event": None, "positional_args": (*args, *kw)})
 
-    debug = info = warning = warn = error = critical = fatal = exception = log = msg
+    def debug(self, *args: Any, **kw: Any) -> None:
+        self._foreign("debug", args, kw)
+
+    def info(self, *args: Any, **kw: Any) -> None:
+        self._foreign("info", args, kw)
+
+    def warning(self, *args: Any, **kw: Any) -> None:
+        self._foreign("warning", args, kw)
+
+    def error(self, *args: Any, **kw: Any) -> None:
+        self._foreign("error", args, kw)
+
+    def critical(self, *args: Any, **kw: Any) -> None:
+        self._foreign("critical", args, kw)
+
+    msg = log = info
+    warn = warning
+    exception = error
+    fatal = critical
 
 
 class SafeBoundLogger(BoundLoggerBase):

@@ -209,9 +209,6 @@ RULES: Mapping[str, Rule] = _rules(
     ),
 )
 
-#: Codes a suppression comment cannot silence.
-_UNSUPPRESSIBLE = frozenset({"SL900", "SL901", "SL902"})
-
 
 @dataclass(frozen=True, order=True)
 class Finding:
@@ -301,13 +298,15 @@ _SERIALISER_MODULES = frozenset({"json", "orjson", "ujson", "simplejson", "yaml"
 # keywords, bind_contextvars. Matched on bytes, before parsing.
 _CANDIDATE = re.compile(
     rb"\.\s*(?:a?(?:debug|info|warning|warn|error|exception|critical|fatal|log|msg)|bind|new)"
-    rb"\s*\(|get_logger|wrap_logger|bind_contextvars"
+    rb"\s*\(|get_logger|wrap_logger|bind_contextvars|configure\s*\("
 )
 # Present in a file: walk every expression (bare imported log functions;
 # walrus bindings hidden inside expressions).
 _FULL_WALK = re.compile(rb"from\s+(?:logging|structlog|safelog)[\w.]*\s+import|:=")
 _IGNORE = re.compile(r"#\s*safelog:\s*ignore(-file)?\b(?:\[([^\]]*)\])?(.*)")
 _CODE = re.compile(r"SL\d{3}\Z")
+
+_OBJECT_REFS = (ast.Name, ast.Attribute, ast.Subscript)
 
 # Binding kinds of a name in a scope.
 _CONST = 1  # bound to a string literal
@@ -374,6 +373,8 @@ class _FileChecker:
         self.attr_kinds: dict[str, int] = {}
         self.assignments: list[tuple[ast.expr, ast.expr]] = []
         self.calls: list[tuple[ast.Call, _Scope]] = []
+        # Module-level ``NAME = {...}``: a policy given to configure() by name.
+        self.module_dicts: dict[str, ast.Dict | None] = {}
         # (line, col, code, anchor line of the call)
         self.found: list[tuple[int, int, str, int]] = []
         self.log_call_lines: set[int] = set()
@@ -391,14 +392,50 @@ class _FileChecker:
     def run(self, tree: ast.Module) -> None:
         self._body(tree.body, _Scope(None))
         self._resolve_loggers()
+        in_file = self._configured_fields()
+        if in_file is not None:
+            self.fields = in_file
         for call, scope in self.calls:
             self._judge(call, scope)
+
+    def _configured_fields(self) -> frozenset[str] | None:
+        """
+        The field names given to ``safelog.configure(fields=...)`` in this
+        file, if every such call names them statically (a dict literal, or a
+        module-level name bound once to one); else None.
+        """
+        found: set[str] = set()
+        seen = False
+        for call, _ in self.calls:
+            func = call.func
+            if type(func) is ast.Attribute:
+                if func.attr != "configure" or type(func.value) is not ast.Name:
+                    continue
+                if self.module_aliases.get(func.value.id) != "safelog":
+                    continue
+            elif type(func) is ast.Name:
+                if self.func_aliases.get(func.id) != ("safelog", "configure"):
+                    continue
+            else:
+                continue
+            given = next((kw.value for kw in call.keywords if kw.arg == "fields"), None)
+            if given is None:
+                continue
+            seen = True
+            value = self.module_dicts.get(given.id) if type(given) is ast.Name else given
+            if type(value) is not ast.Dict:
+                return None
+            for key in value.keys:
+                if type(key) is not ast.Constant or type(key.value) is not str:
+                    return None
+                found.add(key.value)
+        return frozenset(found) if seen else None
 
     def _body(self, body: Iterable[ast.stmt], scope: _Scope) -> None:
         for stmt in body:
             self._stmt(stmt, scope)
 
-    def _stmt(self, stmt: ast.stmt, scope: _Scope) -> None:  # noqa: PLR0912 -- one branch per kind
+    def _stmt(self, stmt: ast.stmt, scope: _Scope) -> None:
         t = type(stmt)
         if t is ast.Expr or t is ast.Return:
             value = stmt.value  # type: ignore[attr-defined]
@@ -407,6 +444,12 @@ class _FileChecker:
         elif t is ast.Assign:
             value = stmt.value  # type: ignore[attr-defined]
             kind = _value_kind(value)
+            if scope.parent is None:
+                for target in stmt.targets:  # type: ignore[attr-defined]
+                    if type(target) is ast.Name:
+                        # Bound twice: no longer known statically.
+                        known = target.id not in self.module_dicts and type(value) is ast.Dict
+                        self.module_dicts[target.id] = value if known else None
             for target in stmt.targets:  # type: ignore[attr-defined]
                 self._bind_target(target, kind, scope, value)
             if self._wanted(stmt):
@@ -485,9 +528,9 @@ class _FileChecker:
             for case in stmt.cases:  # type: ignore[attr-defined]
                 for node in ast.walk(case.pattern):
                     for attr in ("name", "rest"):
-                        name = getattr(node, attr, None)
-                        if type(name) is str:
-                            scope.bind(name, _OTHER)
+                        bound = getattr(node, attr, None)
+                        if type(bound) is str:
+                            scope.bind(bound, _OTHER)
                 if case.guard is not None and self._wanted(case.guard):
                     self._expr(case.guard, scope)
                 self._body(case.body, scope)
@@ -564,7 +607,7 @@ class _FileChecker:
             for target, value in pending:
                 if self._is_logger(value):
                     if type(target) is ast.Name:
-                        self.logger_names.add(target.id)  # type: ignore[attr-defined]
+                        self.logger_names.add(target.id)
                     else:
                         self.logger_attrs.add(target.attr)  # type: ignore[attr-defined]
                     changed = True
@@ -694,7 +737,7 @@ class _FileChecker:
             if type(value) is ast.Dict and all(
                 type(k) is ast.Constant and type(k.value) is str for k in value.keys
             ):
-                for k, v in zip(value.keys, value.values):
+                for k, v in zip(value.keys, value.values, strict=True):
                     if fields is not None and k.value not in fields:  # type: ignore[union-attr]
                         self._add(k, "SL301", anchor)  # type: ignore[arg-type]
                     self._scan(v, scope, anchor)
@@ -708,7 +751,7 @@ class _FileChecker:
     def _extra(self, value: ast.expr, scope: _Scope, anchor: int) -> None:
         fields = self.fields
         if type(value) is ast.Dict:
-            for k, v in zip(value.keys, value.values):
+            for k, v in zip(value.keys, value.values, strict=True):
                 if k is None:
                     self._add(v, "SL208", anchor)
                     continue
@@ -734,7 +777,7 @@ class _FileChecker:
         else:
             self._add(value, "SL208", anchor)
 
-    def _event_code(self, node: ast.expr, scope: _Scope) -> str | None:  # noqa: PLR0911
+    def _event_code(self, node: ast.expr, scope: _Scope) -> str | None:
         t = type(node)
         if t is ast.Constant:
             return None if type(node.value) is str else "SL105"  # type: ignore[attr-defined]
@@ -764,7 +807,7 @@ class _FileChecker:
             return self._event_code(node.body, scope) or self._event_code(node.orelse, scope)  # type: ignore[attr-defined]
         return "SL105"
 
-    def _leak(self, node: ast.AST, scope: _Scope) -> str | None:  # noqa: PLR0911
+    def _leak(self, node: ast.AST, scope: _Scope) -> str | None:
         """The leak-shape code of *node* itself, if it is one."""
         t = type(node)
         if t is ast.Call:
@@ -775,8 +818,10 @@ class _FileChecker:
                 origin = self.func_aliases.get(name)
                 real = origin[1] if origin is not None else name
                 if name == "str":
+                    # str() of an object (not of a computed value such as
+                    # str(uuid4()) or str(len(x))).
                     args = node.args  # type: ignore[attr-defined]
-                    if args and not all(type(a) is ast.Constant for a in args):
+                    if args and type(args[0]) in _OBJECT_REFS:
                         return "SL201"
                     return None
                 if name in ("repr", "ascii"):
@@ -893,8 +938,9 @@ def _ignores(text: str) -> list[_Ignore]:
     for lineno, line in enumerate(text.splitlines(), start=1):
         if "safelog:" not in line:
             continue
-        m = _IGNORE.search(line)
-        if m is None or (lineno, m.start()) not in comments:
+        # The first match that is a real comment, not text inside a string.
+        m = next((m for m in _IGNORE.finditer(line) if (lineno, m.start()) in comments), None)
+        if m is None:
             continue
         whole_file = m.group(1) is not None
         raw_codes = m.group(2)
@@ -906,10 +952,12 @@ def _ignores(text: str) -> list[_Ignore]:
             valid = bool(parts) and all(_CODE.match(c) for c in parts)
         elif not whole_file:
             valid = False
-        reason = m.group(3).strip().lstrip("-:\u2014 ").strip()
-        if not re.search(r"\w", reason):
+        # The reason runs to the end of the comment or to the next '#'.
+        reason = m.group(3).split("#", 1)[0]
+        if re.search(r"\w", reason) is None:
             valid = False
-        out.append(_Ignore(lineno, m.start(), codes, whole_file, valid))
+        col = len(line[: m.start()].encode("utf-8"))
+        out.append(_Ignore(lineno, col, codes, whole_file, valid))
     return out
 
 
@@ -936,9 +984,7 @@ def _apply_ignores(
             kept.append((line, col, code))
         else:
             hit.used = True
-    kept.extend(
-        (ig.line, ig.col, "SL902") for ig in ignores if ig.valid and not ig.used
-    )
+    kept.extend((ig.line, ig.col, "SL902") for ig in ignores if ig.valid and not ig.used)
     return kept
 
 
@@ -969,7 +1015,8 @@ def analyse_source(
     result = FileResult()
     has_ignore = b"safelog:" in data
     matches = [m.start() for m in _CANDIDATE.finditer(data)]
-    if not matches and not has_ignore and _FULL_WALK.search(data) is None:
+    full_walk = _FULL_WALK.search(data) is not None
+    if not matches and not has_ignore and not full_walk:
         return result
     try:
         tree = ast.parse(data, filename=path)
@@ -980,7 +1027,7 @@ def analyse_source(
         return result
     result.parsed = True
     lines: list[int] | None = None
-    if _FULL_WALK.search(data) is None:
+    if not full_walk:
         lines = []
         last_pos, last_line = 0, 1
         for pos in matches:
@@ -1066,9 +1113,7 @@ class PolicyLookup:
         if pyproject is not None:
             if pyproject not in self._by_file:
                 found = self._load(pyproject)
-                self._by_file[pyproject] = (
-                    None if found is None else frozenset(found.fields.kinds)
-                )
+                self._by_file[pyproject] = None if found is None else frozenset(found.fields.kinds)
             result = self._by_file[pyproject]
         self._by_dir[directory] = result
         return result
@@ -1113,6 +1158,7 @@ def check_paths(
         if on_file is not None:
             on_file(path, result)
     return CheckReport(sorted(findings), files, without_policy)
+
 
 # -- output ------------------------------------------------------------------------
 # Output holds codes, positions, paths and the fixed texts of RULES only.

@@ -637,6 +637,11 @@ def self_check() -> list[str]:
     if (
         not isinstance(cfg["logger_factory"], _StructlogFactory)
         or cfg["logger_factory"].chain is not state.chain
+        # Another wrapper class would run processors safelog does not control.
+        or not (
+            isinstance(cfg["wrapper_class"], type)
+            and issubclass(cfg["wrapper_class"], SafeBoundLogger)
+        )
     ):
         problems.append("structlog was reconfigured after safelog.configure()")
     return problems

@@ -87,7 +87,8 @@ class Dispatcher:
         self._listeners = (*self._listeners, fn)
 
     def remove_listener(self, fn: Callable[[str], None]) -> None:
-        self._listeners = tuple(x for x in self._listeners if x is not fn)
+        # ==, not `is`: each `obj.method` access makes a new bound method.
+        self._listeners = tuple(x for x in self._listeners if x != fn)
 
     def emit(self, line: str) -> None:
         for sink in self.sinks:

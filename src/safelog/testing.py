@@ -256,9 +256,7 @@ def _profile(value: str, kind: str, parts: tuple[str, ...]) -> _Profile:
         groups = [value[i : i + 4] for i in range(0, len(value), 4)]
         exact.append(("raw (grouped)", " ".join(groups)))
         exact.append(("raw (grouped)", "-".join(groups)))
-    for part in parts:
-        if part != value:
-            exact.append(("hex (fragment)", part.encode("utf-8").hex()))
+    exact.extend(("hex (fragment)", part.encode("utf-8").hex()) for part in parts if part != value)
     seen: set[str] = set()
     unique: list[tuple[str, str]] = []
     for name, needle in exact:
@@ -422,27 +420,26 @@ def _scan(entries: Iterable[tuple[str, str]], profiles: list[_Profile]) -> list[
         parsed = _parse(line)
         record: Mapping[str, Any] = parsed if type(parsed) is dict else {}
         lno = record.get("line")
-        meta = {
-            "module": _str_or_none(record, "module"),
-            "function": _str_or_none(record, "function"),
-            "line": lno if type(lno) is int else None,
-            "event": _str_or_none(record, "event"),
-            "level": _str_or_none(record, "level"),
-        }
+        module = _str_or_none(record, "module")
+        function = _str_or_none(record, "function")
+        lineno = lno if type(lno) is int else None
+        event = _str_or_none(record, "event")
+        level = _str_or_none(record, "level")
         leaves = list(_leaves(parsed)) if parsed is not None else []
         for p in profiles:
-            found = False
-            for path, text in leaves:
-                enc = _match(p, text)
-                if enc is not None:
-                    leaks.append(Leak(p.value, p.kind, enc, sink, path, **meta))
-                    found = True
-            if not found:
+            hits = [(path, enc) for path, text in leaves if (enc := _match(p, text)) is not None]
+            if not hits:
                 # Split across fields, or a line that is not JSON at all.
                 enc = _match(p, line)
                 if enc is not None:
-                    path = "$ (the line as a whole)" if parsed is not None else "(not a JSON record)"
-                    leaks.append(Leak(p.value, p.kind, enc, sink, path, **meta))
+                    whole = (
+                        "$ (the line as a whole)" if parsed is not None else "(not a JSON record)"
+                    )
+                    hits = [(whole, enc)]
+            leaks.extend(
+                Leak(p.value, p.kind, enc, sink, path, module, function, lineno, event, level)
+                for path, enc in hits
+            )
     return leaks
 
 
@@ -468,7 +465,9 @@ def _leak_message(leaks: list[Leak], problems: list[str]) -> str:
             parts.append(f"  leak {i}: {leak}")
         if len(leaks) > _MAX_SHOWN:
             parts.append(f"  ... and {len(leaks) - _MAX_SHOWN} more")
-        parts.append("Canaries are synthetic test data: this message is the only place they are printed.")
+        parts.append(
+            "Canaries are synthetic test data: this message is the only place they are printed."
+        )
     if problems:
         parts.append("safelog.testing: this capture cannot vouch for the log output:")
         parts.extend(f"  - {p}" for p in problems)
@@ -608,7 +607,9 @@ class LogCapture:
     def _readable_sinks(self) -> list[Any]:
         if self._state is None:
             return []
-        return [s for s in self._state.chain.dispatcher.sinks if callable(getattr(s, "read_back", None))]
+        return [
+            s for s in self._state.chain.dispatcher.sinks if callable(getattr(s, "read_back", None))
+        ]
 
     def stored(self) -> list[tuple[str, str]]:
         """
@@ -622,7 +623,10 @@ class LogCapture:
                 lines = sink.read_back(timeout=self.read_back_timeout)
             except Exception as exc:  # noqa: BLE001 -- reported by type only
                 # The type only: an SDK message can echo request contents.
-                msg = f"safelog.testing: reading back the {_sink_label(sink)} sink failed ({type(exc).__name__})"
+                msg = (
+                    f"safelog.testing: reading back the {_sink_label(sink)} sink failed "
+                    f"({type(exc).__name__})"
+                )
                 raise AssertionError(msg) from None
             out.extend((label, line) for line in lines if type(line) is str)
         return out
@@ -644,9 +648,11 @@ class LogCapture:
                 "safelog is configured with capture_stdlib=False: stdlib logging records "
                 "do not go through the chain, so the capture cannot see them"
             )
-        for problem in _config.self_check():
-            if not problem.startswith("stdlib handlers bypass safelog"):
-                out.append(problem)
+        # self_check counts pytest's handlers as bypassing; that one check is
+        # redone below without them.
+        out.extend(
+            p for p in _config.self_check() if not p.startswith("stdlib handlers bypass safelog")
+        )
         bypass = [
             (lg, h) for lg, h in _config._bypassing_handlers() if not _is_test_runner_handler(h)
         ]
@@ -698,7 +704,9 @@ class LogCapture:
             if type(parsed) is dict:
                 by_sink[label].append(parsed)
         if not by_sink and self._readable_sinks():
-            by_sink = {f"{_sink_label(s)} (stored copy, read back)": [] for s in self._readable_sinks()}
+            by_sink = {
+                f"{_sink_label(s)} (stored copy, read back)": [] for s in self._readable_sinks()
+            }
         sources.extend(by_sink.items())
         found: dict[str, Any] | None = None
         for label, records in sources:
