@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) examples/quickstart.py
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests examples benchmarks
@@ -27,6 +27,9 @@ typecheck: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	$(PY) -m pytest
+
+docs: $(VENV)/.installed
+	$(VENV)/bin/mkdocs build --strict
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_chain.py

@@ -269,7 +269,7 @@ tokens = st.text("0123456789abcdef", min_size=12, max_size=12).map(lambda h: "cn
 
 _TEMPLATES = (
     "{t}",
-    "Q3 roadmap – Zoë's draft {t}",
+    "Q3 roadmap – Zoë's draft {t}",  # noqa: RUF001 -- non-ASCII on purpose
     "line one\nline two {t}\r\n",
     '{t}"}}\n{{"event":"forged","level":"critical"}}',
     "\x1b[31m{t}\x1b[0m",
@@ -283,6 +283,8 @@ _TEMPLATES = (
 
 class HostileStr(str):
     """A str subclass whose dunders all try to put content into the output."""
+
+    __slots__ = ()
 
     def __str__(self) -> str:
         return "str:" + self

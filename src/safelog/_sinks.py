@@ -75,20 +75,24 @@ class ConsoleSink:
 class Dispatcher:
     """Hands each rendered line to every sink and to any listeners."""
 
-    __slots__ = ("_listeners", "errors", "sinks")
+    __slots__ = ("_listeners", "_lock", "errors", "sinks")
 
     def __init__(self, sinks: tuple[Sink, ...]) -> None:
         self.sinks = sinks
+        # An immutable tuple swapped under a lock: emit() reads it without one.
         self._listeners: tuple[Callable[[str], None], ...] = ()
+        self._lock = threading.Lock()
         self.errors = 0
 
     def add_listener(self, fn: Callable[[str], None]) -> None:
         """Also hand every line to *fn* (the test capture)."""
-        self._listeners = (*self._listeners, fn)
+        with self._lock:
+            self._listeners = (*self._listeners, fn)
 
     def remove_listener(self, fn: Callable[[str], None]) -> None:
         # ==, not `is`: each `obj.method` access makes a new bound method.
-        self._listeners = tuple(x for x in self._listeners if x != fn)
+        with self._lock:
+            self._listeners = tuple(x for x in self._listeners if x != fn)
 
     def emit(self, line: str) -> None:
         for sink in self.sinks:
