@@ -6,6 +6,8 @@ attached its own handler (which would bypass safelog); a logger name is built
 at runtime. Run it: `python examples/stdlib_capture.py`.
 """
 
+# safelog: ignore-file -- the calls are deliberately unsafe: this file shows what the chain removes
+
 from __future__ import annotations
 
 import io

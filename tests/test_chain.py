@@ -246,6 +246,17 @@ class TestLevels:
         assert [r["level"] for r in records] == ["warning", "error", "critical"]
         assert records[0]["page_count"] == 1
 
+    def test_log_with_a_level_name_or_nonsense_still_emits(self, console) -> None:
+        """log() takes level names too; an unknown level is logged at info, never lost."""
+        log = _configure(console, level="INFO")
+        log.log("warning", "named")
+        log.log(object(), "nonsense")
+        log.log("DEBUG", "below")
+        assert [(r["level"], r["event"]) for r in console.records()] == [
+            ("warning", "named"),
+            ("info", "nonsense"),
+        ]
+
     def test_bound_logger_classes_are_shared_per_level(self) -> None:
         """One class per minimum level."""
         assert bound_logger_class(logging.INFO) is bound_logger_class(logging.INFO)

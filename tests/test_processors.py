@@ -263,11 +263,6 @@ class TestEventGuard:
         out = EventGuard()(Named(None), "info", {"event": NumberedEvents.ONE})
         assert out["event"] == MARKER_EVENT
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="finding: an Enum built at runtime with the functional API carries data "
-        "in its values, and EventGuard trusts every enum.Enum member's str value",
-    )
     def test_enum_built_from_data_is_not_a_constant(self) -> None:
         """An Enum created at runtime from data is not a constant event."""
         runtime_enum = enum.Enum("Runtime", [("X", CANARY)])  # type: ignore[misc]

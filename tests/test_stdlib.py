@@ -163,12 +163,6 @@ class TestEveryLogger:
         assert record["event"] == "lonely_event %s"
         assert CANARY not in console.text
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="finding: for a record whose call site cannot be matched to a frame "
-        "(built by logging.makeLogRecord, as socket/queue receivers do), EventGuard "
-        "emits record.funcName and record.module verbatim",
-    )
     def test_record_built_from_a_dict_cannot_fill_the_call_site(self, console) -> None:
         """A record made from data (makeLogRecord) cannot put that data in module/function."""
         _configure(console)

@@ -227,3 +227,57 @@ def clear_caches() -> None:
         _code_pools.clear()
         _code_infos.clear()
         _file_pools.clear()
+        _file_functions.clear()
+        _file_modules.clear()
+
+
+_file_functions: dict[str, frozenset[str]] = {}
+_file_modules: dict[str, str | None] = {}
+
+
+def file_functions(filename: str | None) -> frozenset[str]:
+    """The names (and qualified names) of every function and class in *filename*."""
+    if not filename:
+        return frozenset()
+    names = _file_functions.get(filename)
+    if names is not None:
+        return names
+    code = _module_code(filename, None)
+    found: set[str] = {"<module>"}
+    stack: list[Any] = [code] if code is not None else []
+    while stack:
+        c = stack.pop()
+        found.add(c.co_name)
+        found.add(getattr(c, "co_qualname", c.co_name))
+        stack.extend(x for x in c.co_consts if type(x) is CodeType)
+    names = frozenset(found)
+    with _lock:
+        if len(_file_functions) >= _MAX_FILE_POOLS:
+            _file_functions.clear()
+        _file_functions[filename] = names
+    return names
+
+
+def module_for_file(filename: str) -> str | None:
+    """The name of the loaded module compiled from *filename*, if any."""
+    if filename in _file_modules:
+        return _file_modules[filename]
+    found = None
+    for name, mod in list(sys.modules.items()):
+        if getattr(mod, "__file__", None) == filename:
+            found = name
+            break
+    with _lock:
+        if len(_file_modules) >= _MAX_FILE_POOLS:
+            _file_modules.clear()
+        _file_modules[filename] = found
+    return found
+
+
+def is_module_literal(text: str, module: object) -> bool:
+    """Whether *text* is a string literal in the source of loaded *module*."""
+    mod = sys.modules.get(module) if type(module) is str else None
+    filename = getattr(mod, "__file__", None)
+    if type(filename) is not str:
+        return False
+    return text in file_pool(filename, getattr(mod, "__dict__", None))

@@ -21,6 +21,7 @@ import sys
 import threading
 
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any, ClassVar
 
 from structlog import BoundLoggerBase
@@ -180,6 +181,26 @@ _LEVELS: tuple[tuple[int, str], ...] = (
 )
 
 
+def _coerce_level(level: object) -> int:
+    """An int level, a level name, or -- for anything else -- INFO: never lose the record."""
+    if type(level) is int:
+        return level
+    if type(level) is str:
+        return _NAME_TO_LEVEL.get(level.upper(), logging.INFO)
+    return logging.INFO
+
+
+_NAME_TO_LEVEL = {
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARNING": logging.WARNING,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRITICAL": logging.CRITICAL,
+    "FATAL": logging.CRITICAL,
+}
+
+
 def _level_name(level: int) -> str:
     name = "critical"
     for lvl, n in _LEVELS:
@@ -204,8 +225,8 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             ctx = self._context
             event_dict = {**ctx, **kw} if ctx else kw
             event_dict["event"] = event
-            frame = _getframe(1)
-            module = frame.f_globals.get("__name__")
+            frame: FrameType | None = _getframe(1)
+            module = frame.f_globals.get("__name__")  # type: ignore[union-attr]
             if type(module) is not str or is_infra(module):
                 frame = find_caller(frame)
             event_dict[FRAME_KEY] = frame
@@ -241,17 +262,21 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
     else:  # pragma: no cover -- min_level above ERROR
         ns["exception"], ns["aexception"] = _nop, _anop
 
-    def log(self: SafeBoundLogger, level: int, event: Any = None, /, *args: Any, **kw: Any) -> None:
-        if type(level) is not int or level < min_level:
+    def log(
+        self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
+    ) -> None:
+        lvl = _coerce_level(level)
+        if lvl < min_level:
             return
-        self._safe(_level_name(level), event, args, kw)
+        self._safe(_level_name(lvl), event, args, kw)
 
     async def alog(
-        self: SafeBoundLogger, level: int, event: Any = None, /, *args: Any, **kw: Any
+        self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
     ) -> None:
-        if type(level) is not int or level < min_level:
+        lvl = _coerce_level(level)
+        if lvl < min_level:
             return
-        self._safe(_level_name(level), event, args, kw)
+        self._safe(_level_name(lvl), event, args, kw)
 
     ns["log"], ns["alog"] = log, alog
     return type(

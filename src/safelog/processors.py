@@ -199,13 +199,22 @@ class EventGuard:
             frame.f_code.co_filename != record.pathname or frame.f_lineno != record.lineno
         ):
             frame = None
-        event_dict["event"] = _checked_event(event_dict.get("event"), frame, record.pathname)
-        module = _callsite.module_of(frame)
-        if module is None:
-            # The file's stem: a name of code, never a path.
-            module = record.module if type(record.module) is str else None
+        pathname = record.pathname if type(record.pathname) is str else None
+        event_dict["event"] = _checked_event(event_dict.get("event"), frame, pathname)
+        function = record.funcName if type(record.funcName) is str else None
+        if frame is not None:
+            module = _callsite.module_of(frame)
+        else:
+            # No frame vouches for this record (another thread, or a record
+            # built from data by makeLogRecord): its module and function are
+            # shown only if they are names of code in a loaded module's file.
+            module = _callsite.module_for_file(pathname) if pathname else None
+            if module is None or (
+                function is not None and function not in _callsite.file_functions(pathname)
+            ):
+                function = None
         event_dict["module"] = module
-        event_dict["function"] = record.funcName if type(record.funcName) is str else None
+        event_dict["function"] = function
         event_dict["line"] = record.lineno if type(record.lineno) is int else None
         event_dict["logger"] = _checked_logger_name(record.name, frame, module, record.pathname)
         return event_dict
@@ -220,7 +229,13 @@ def _checked_event(event: object, frame: FrameType | None, filename: str | None)
         return MARKER_EVENT
     if isinstance(event, enum.Enum):
         value = event.value
-        if type(value) is str and len(value) <= _MAX_EVENT_LEN:
+        # A member counts only if its value is a literal of the module that
+        # defined the enum: Enum("E", [("A", data)]) builds members from data.
+        if (
+            type(value) is str
+            and len(value) <= _MAX_EVENT_LEN
+            and _callsite.is_module_literal(value, type(event).__module__)
+        ):
             return value
     return MARKER_EVENT
 
