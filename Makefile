@@ -16,11 +16,15 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) examples/quickstart.py
 
-test: lint typecheck pytest docs
+test: lint typecheck check-logs pytest docs
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(VENV)/bin/ruff format --check src
+
+# safelog's own static check over its code and examples (issue 6).
+check-logs: $(VENV)/.installed
+	$(VENV)/bin/safelog check src examples
 
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy

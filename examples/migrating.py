@@ -162,7 +162,7 @@ def watchtower_before(endpoint_url: str) -> str:
     logging.getLogger().addHandler(handler)
     # --8<-- [end:watchtower-before]
     stdlib_calls()
-    handler.close()
+    handler.close()  # type: ignore[no-untyped-call]
     root.removeHandler(handler)
     root.setLevel(logging.WARNING)
     return read_back(endpoint_url, "/pages/before")

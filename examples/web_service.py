@@ -30,7 +30,7 @@ from pathlib import Path
 
 import structlog
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 
 import safelog
 
@@ -58,7 +58,7 @@ def create_app() -> Flask:
         )
 
     @app.after_request
-    def log_request(response):  # type: ignore[no-untyped-def]
+    def log_request(response: Response) -> Response:
         log.info(
             "request_finished",
             method=request.method,
@@ -70,13 +70,13 @@ def create_app() -> Flask:
 
     # --8<-- [end:context]
     @app.get("/pages/<int:page_id>")
-    def get_page(page_id: int):  # type: ignore[no-untyped-def]
+    def get_page(page_id: int) -> Response:
         log.info("page_read", page_id=page_id)
         return jsonify(id=page_id)
 
     # --8<-- [start:failing]
     @app.post("/pages/<int:page_id>/export")
-    def export_page(page_id: int):  # type: ignore[no-untyped-def]
+    def export_page(page_id: int) -> Response | tuple[Response, int]:
         body = request.get_json(force=True)
         try:
             # Customer input: int() puts the raw text into its error message.

@@ -329,9 +329,6 @@ class TestCommandLine:
         assert captured.out == ""
         assert "[tool.safelog]" in captured.err
 
-    @pytest.mark.skipif(
-        not (ROOT / "src" / "safelog" / "__main__.py").exists(), reason="the CLI is not there yet"
-    )
     def test_python_m_safelog_inventory(self) -> None:
         """`python -m safelog inventory` prints the examples' inventory."""
         proc = subprocess.run(
@@ -345,6 +342,25 @@ class TestCommandLine:
 
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout == (SNIPPETS / "inventory-examples.md").read_text(encoding="utf-8")
+
+    def test_python_m_safelog_inventory_module(self) -> None:
+        """`--module pkg.mod:func` in a subprocess reads the policy a function configures."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "safelog", "inventory", "--module", "field_kinds:main"]
+            + ["--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT / "examples",
+            check=False,
+        )
+
+        assert proc.returncode == 0, proc.stderr
+        inv = json.loads(proc.stdout)
+        assert inv["service"] == "kinds"
+        assert len(inv["fields"]) == 13
+        # Intercepted: main() never got as far as logging anything.
+        assert "accepted" not in proc.stdout + proc.stderr
 
 
 class TestDocs:

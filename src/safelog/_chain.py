@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 
 from structlog import BoundLoggerBase
 
-from ._sinks import Dispatcher
 from . import _callsite
+from ._sinks import Dispatcher
 from .processors import FRAME_KEY, add_timestamp, render_json_line
 from .tracebacks import qualified_type_name
 
