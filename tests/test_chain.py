@@ -320,3 +320,85 @@ class TestAsync:
         log = _configure(console, level="ERROR")
         asyncio.run(log.ainfo("hidden"))
         assert console.text == ""
+
+
+class TestRedTeamRegressions:
+    """Findings of the security review, each pinned by a test."""
+
+    @pytest.mark.parametrize("key", ["_safelog_frame", "exc_info", "stack_info", "event"])
+    def test_reserved_keys_bound_through_contextvars_never_pass(self, console, key) -> None:
+        """A contextvar named like an internal key is not emitted, on the stdlib path either."""
+        _configure(console)
+        structlog.contextvars.bind_contextvars(**{key: {"note": CANARY}})
+        logging.getLogger(__name__).warning("something_happened")
+        safelog.get_logger(__name__).bind(**{key: CANARY}).info("bound_too")
+        safelog.shutdown()
+        assert [r["event"] for r in console.records()][:1] == ["something_happened"]
+        assert CANARY not in console.text
+
+    def test_logger_bound_before_configure_follows_it(self, console) -> None:
+        """safelog.get_logger().bind() at import time uses the configuration made later."""
+        early = safelog.get_logger("app.worker").bind(status="ok")
+        _configure(console, level="DEBUG")
+        early.debug("job_debug", page_count=2)
+        (record,) = console.records()
+        assert record["service"] == "svc"
+        assert record["status"] == "ok"
+        assert record["page_count"] == 2
+
+    def test_hostile_context_key_never_raises(self, console) -> None:
+        """A bound key whose __eq__ raises yields a marker record, not an exception."""
+        armed = False
+
+        class Raising(str):
+            __slots__ = ()
+
+            def __eq__(self, other: object) -> bool:
+                # Armed after bind(): CPython's own keyword matching must pass.
+                if armed:
+                    raise RuntimeError(CANARY)
+                return str.__eq__(self, other)
+
+            def __hash__(self) -> int:
+                return hash("page_count")
+
+        log = _configure(console).bind(**{Raising("zz"): 1})
+        armed = True
+        log.info("evt", page_count=2)
+        log.exception("evt", page_count=2)  # noqa: LOG004 -- the _safe path, no exception needed
+        records = console.records()
+        assert [r["event"] for r in records] == [MARKER_INTERNAL, MARKER_INTERNAL]
+        assert CANARY not in console.text
+
+    def test_structlog_factory_replaced_after_configure_still_reaches_the_chain(
+        self, console
+    ) -> None:
+        """Reconfiguring structlog's factory later does not make log calls raise or bypass."""
+        _configure(console)
+        structlog.configure(logger_factory=structlog.stdlib.LoggerFactory())
+        structlog.get_logger("app").info("evt", email=CANARY)
+        (record,) = console.records()
+        assert record["event"] == "evt"
+        assert record["dropped"] == 1
+        assert CANARY not in console.text
+
+    def test_retired_chain_hands_over_to_the_current_one(self, console) -> None:
+        """A logger bound under one configuration logs to the next after shutdown/configure."""
+        first = _config.current_state  # noqa: F841 -- documents what is being replaced
+        _configure(console)
+        bound = structlog.get_logger("app").bind(page_count=1)
+        safelog.shutdown()
+        _configure(console)
+        bound.info("after_reconfigure")
+        assert [r["event"] for r in console.records()] == ["after_reconfigure"]
+
+    def test_exec_code_with_names_from_data_shows_no_names(self, console) -> None:
+        """exec'd code with a data-built __name__ or function name shows neither."""
+        log = _configure(console)
+        exec("log.info('evt')", {"log": log, "__name__": f"notes {CANARY}"})
+        src = f"def f_{CANARY}():\n    log.info('evt')\nf_{CANARY}()\n"
+        exec(src, {"log": log, "__name__": "plugins"})
+        records = console.records()
+        assert len(records) == 2
+        assert CANARY not in console.text
+        assert records[1]["module"] is None

@@ -11,6 +11,7 @@ import json
 import logging
 import logging.config
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -200,6 +201,7 @@ class TestDelivery:
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
         """A log group deleted while the service runs is re-created and nothing is dropped."""
+        admin = _client(server.endpoint_url)  # made first: its own INFO records are not counted
         cw = _cw(server, limits, retention_days=7)
         safelog.configure(service="svc", console=False, cloudwatch=cw)
         log = safelog.get_logger(__name__)
@@ -207,7 +209,6 @@ class TestDelivery:
             log.info("before.delete")
         sink = _sink()
         sink.flush(10)
-        admin = _client(server.endpoint_url)
         group = admin.describe_log_groups(logGroupNamePrefix=cw.log_group)["logGroups"][0]
         assert group["retentionInDays"] == 7
         admin.delete_log_group(logGroupName=cw.log_group)
@@ -465,7 +466,8 @@ class TestFaults:
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
         """Events logged while CloudWatch is down arrive after it restarts (state lost and re-created)."""
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
+        cw = _cw(server, limits, send_interval=0.1)
+        safelog.configure(service="svc", console=False, cloudwatch=cw)
         log = safelog.get_logger(__name__)
         for _ in range(200):
             log.info("before.outage")
@@ -625,6 +627,8 @@ class TestProcessExit:
         )
         try:
             assert proc.stdout is not None
+            ready, _, _ = select.select([proc.stdout], [], [], 30)
+            assert ready, "the child never got ready"
             assert proc.stdout.readline().strip() == "ready"
             proc.send_signal(signal.SIGTERM)
             _out, err = proc.communicate(timeout=30)

@@ -15,7 +15,7 @@ import pytest
 import safelog
 
 from safelog import _config, _inventory
-from safelog.policy import RESERVED_KEYS, ConfigurationError, FieldPolicy
+from safelog.policy import KINDS, RESERVED_KEYS, ConfigurationError, FieldPolicy
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +100,20 @@ class TestInventory:
         assert inv["source"] == "x"
         assert inv["service"] == "exporter"
 
+    def test_kinds_used_are_explained(self) -> None:
+        """Each kind the policy uses is explained once; every built-in kind has a note."""
+        inv = _inventory.inventory(KNOWN)
+
+        assert [k["kind"] for k in inv["kinds"]] == [
+            "duration",
+            "enum",
+            "hashed",
+            "id",
+            "int",
+            "route",
+        ]
+        assert set(_inventory.KIND_NOTES) == set(KINDS)
+
     def test_every_reserved_key_is_explained(self) -> None:
         """Each reserved key is either described built-in metadata or a listed reserved input."""
         inv = _inventory.inventory(FieldPolicy())
@@ -131,6 +145,16 @@ class TestInventory:
 
         assert set(record) <= listed
         assert {"error", "stack", "dropped", "environment"} <= set(record)
+
+    def test_shipper_keys_are_listed(self) -> None:
+        """The keys the CloudWatch shipper adds to cut records and loss reports are listed."""
+        from safelog import _shipper
+
+        text = _inventory.render_markdown(_inventory.inventory(FieldPolicy()))
+
+        assert f"`{_shipper.CUT_MARKER}`" in text
+        assert f"`{_shipper.LOSS_EVENT}`" in text
+        assert "`cloudwatch_*`" in text
 
     def test_json_round_trips(self) -> None:
         """The JSON output parses back to the inventory."""
@@ -346,8 +370,10 @@ class TestCommandLine:
     def test_python_m_safelog_inventory_module(self) -> None:
         """`--module pkg.mod:func` in a subprocess reads the policy a function configures."""
         proc = subprocess.run(
-            [sys.executable, "-m", "safelog", "inventory", "--module", "field_kinds:main"]
-            + ["--format", "json"],
+            [
+                *(sys.executable, "-m", "safelog", "inventory"),
+                *("--module", "field_kinds:main", "--format", "json"),
+            ],
             capture_output=True,
             text=True,
             timeout=60,
@@ -360,7 +386,7 @@ class TestCommandLine:
         assert inv["service"] == "kinds"
         assert len(inv["fields"]) == 13
         # Intercepted: main() never got as far as logging anything.
-        assert "accepted" not in proc.stdout + proc.stderr
+        assert '"event":"accepted"' not in proc.stdout + proc.stderr
 
 
 class TestDocs:

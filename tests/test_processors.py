@@ -470,3 +470,25 @@ class TestExceptionSanitizer:
         frames = out["stack"]
         assert __name__ in [f.get("module") for f in frames]
         assert "stack_info" not in out
+
+
+class TestInvisibleCharacters:
+    @pytest.mark.parametrize(
+        "char",
+        [
+            "\u00ad",
+            "\u200b",
+            "\u200c",
+            "\u200d",
+            "\u2060",
+            "\u2064",
+            "\ufeff",
+            "\ufffb",
+            "\U000e0041",
+        ],
+    )
+    def test_invisible_format_characters_are_escaped(self, char: str) -> None:
+        """Soft hyphen, zero-width characters, BOM and tag characters are escaped."""
+        line = render_json_line({"event": f"a{char}b"})
+        assert char not in line
+        assert json.loads(line)["event"] == f"a{char}b"

@@ -112,7 +112,7 @@ class TestEveryLogger:
         logging.getLogger(__name__).warning(f"user {CANARY} failed")
         (record,) = console.records()
         assert record["event"] == MARKER_EVENT
-        assert record["function"] == "test_runtime_built_template_is_marked"
+        assert record["function"] == "TestEveryLogger.test_runtime_built_template_is_marked"
         assert isinstance(record["line"], int)
         assert CANARY not in console.text
 

@@ -12,6 +12,7 @@ import string
 import threading
 import urllib.parse
 import uuid
+import warnings
 
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -504,6 +505,54 @@ class TestCapture:
             safelog.configure(service="svc", console=console.stream)
             with pytest.raises(AssertionError, match="reconfigured"):
                 cap.assert_no_leaks(c)
+
+    @pytest.mark.parametrize(
+        ("hooks", "missing"),
+        [
+            (False, ["sys.excepthook", "threading.excepthook", "sys.unraisablehook"]),
+            (["excepthook"], ["threading.excepthook", "sys.unraisablehook"]),
+            (["excepthook", "threading", "unraisable"], []),
+        ],
+    )
+    def test_hooks_left_out_are_a_problem(
+        self, console: Any, hooks: Any, missing: list[str]
+    ) -> None:
+        """Each hook configure(hooks=...) left out is named: its default prints to stderr."""
+        safelog.configure(service="svc", console=console.stream, hooks=hooks)
+        c = testing.canary("email")
+        with testing.capture() as cap:
+            with pytest.raises(AssertionError) as info:
+                cap.assert_no_leaks(c)
+            assert "warnings.showwarning" in str(info.value)
+            assert "hooks=" in str(info.value)
+            for name in missing:
+                assert name in str(info.value)
+        with testing.capture(strict=False) as cap:
+            assert cap.problems() == []
+
+    def test_all_hooks_installed_is_no_problem(self, configured: Any) -> None:
+        """With every hook installed (the default), the hooks raise no problem."""
+        configured()
+        with testing.capture() as cap:
+            assert cap.problems() == []
+
+    def test_a_hook_replaced_after_configure_is_a_problem(
+        self, configured: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A hook someone replaced after configure() is named; the warning recorder is not."""
+        configured()
+
+        def theirs(*args: object) -> None:
+            pass
+
+        with testing.capture() as cap:
+            monkeypatch.setattr(threading, "excepthook", theirs)
+            assert any("threading.excepthook" in p and "replaced" in p for p in cap.problems())
+            monkeypatch.undo()
+            with warnings.catch_warnings(record=True):
+                # Recorded warnings print nothing: pytest.warns and pytest's
+                # own warning capture work this way.
+                assert cap.problems() == []
 
 
 class _ArchiveSink:

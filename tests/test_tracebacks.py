@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 
 import safelog
 
+from safelog import tracebacks
 from safelog.stdlib import SafelogHandler
 from safelog.tracebacks import (
     HEAD_FRAMES,
@@ -223,6 +224,24 @@ class TestErrorRecord:
         assert all(FINGERPRINT.match(m["fingerprint"]) for m in members)
 
 
+class RaisingGetattribute:
+    """Every attribute read through the instance raises, even ``__class__``."""
+
+    canary = ""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(type(self).canary)
+
+
+class RaisingGetattributeError(Exception):
+    """An exception whose every attribute read through the instance raises."""
+
+    canary = ""
+
+    def __getattribute__(self, name: str) -> Any:
+        raise RuntimeError(type(self).canary)
+
+
 class TestHostile:
     def test_shadowed_dunders_not_consulted(self) -> None:
         """Properties shadowing __cause__/__context__/__traceback__/__class__ are ignored."""
@@ -280,6 +299,66 @@ class TestHostile:
                 return ValueError
 
         assert exception_record(Liar()) is None
+
+    def test_raising_getattribute_keeps_the_record(self) -> None:
+        """An exception whose __getattribute__ raises still gives its type and frames."""
+        canary = new_canary()
+        cls = type("Opaque", (RaisingGetattributeError,), {"canary": canary})
+        exc = raise_through(cls(canary), 1, canary)
+        for exc_info in (exc, (cls, exc, None)):
+            rec = exception_record(exc_info)
+            assert rec is not None
+            assert rec["type"].endswith(".Opaque")
+            assert len(rec["frames"]) == 3
+            assert canary not in json.dumps(rec)
+
+    def test_raising_getattribute_as_logged(
+        self, console: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """Logged with such an exception, the line keeps its event, call site and fields."""
+        canary = new_canary()
+        cls = type("Opaque", (RaisingGetattributeError,), {"canary": canary})
+        exc = raise_through(cls(canary), 0, canary)
+        safelog.configure(service="test", console=console.stream, fields={"n": safelog.Int()})
+        try:
+            safelog.get_logger(__name__).error("export_failed", exc_info=exc, n=3)
+        finally:
+            safelog.shutdown()
+        sinks = Sinks(console, capsys)
+        sinks.assert_clean(canary)
+        (rec,) = console.records()
+        assert rec["event"] == "export_failed"
+        assert rec["n"] == 3
+        assert rec["function"].endswith("test_raising_getattribute_as_logged")
+        assert rec["error"]["type"].endswith(".Opaque")
+
+    def test_raising_getattribute_in_a_triple(self) -> None:
+        """A hostile object in a triple's type slot is no exception type, and does not raise."""
+        assert exception_record((RaisingGetattributeError(), None, None)) is None
+        assert exception_record((RaisingGetattribute(), None, None)) is None
+
+
+class TestTotal:
+    def test_internal_failure_gives_a_minimal_record(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """If building the record fails, even for the type name, the record says so."""
+
+        def broken(*args: object) -> Any:
+            msg = "internal"
+            raise RuntimeError(msg)
+
+        monkeypatch.setattr(tracebacks, "_node", broken)
+        assert exception_record(ValueError()) == {"type": "ValueError", "truncated": True}
+        monkeypatch.setattr(tracebacks, "qualified_type_name", broken)
+        assert exception_record(ValueError()) == {"type": tracebacks.MARKER_UNAVAILABLE}
+        assert exception_record((ValueError, None, None)) == {"type": tracebacks.MARKER_UNAVAILABLE}
+
+    def test_stack_record_of_a_non_frame(self) -> None:
+        """stack_record never raises: something that is not a frame gives a marked frame."""
+        marker = tracebacks.MARKER_UNAVAILABLE
+        assert stack_record(None) == []
+        assert stack_record(RaisingGetattribute()) == [  # type: ignore[arg-type]
+            {"module": marker, "function": marker, "line": None}
+        ]
 
 
 class TestFingerprint:

@@ -122,11 +122,23 @@ class CodeInfo:
 
     __slots__ = ("code", "function", "lines", "module", "pool")
 
-    def __init__(self, code: CodeType, module: str | None) -> None:
+    def __init__(self, code: CodeType, module: str | None, globals_: dict[str, Any]) -> None:
+        from .tracebacks import MARKER_NAME, checked_module_name
+        from .tracebacks import _code_name as code_name
+
         self.code = code
         self.pool = code_pool(code)
-        self.module = module
-        self.function: str = getattr(code, "co_qualname", code.co_name)
+        # exec'd or generated code can carry any text in __name__ and
+        # co_qualname. A module name counts if it names a loaded module; a
+        # function name if it is the name of code in the module's source.
+        checked = None if module is None else checked_module_name(module)
+        self.module: str | None = checked if checked in sys.modules else None
+        function = code_name(code)
+        self.function: str | None = (
+            function
+            if function != MARKER_NAME and function in file_functions(code.co_filename, globals_)
+            else None
+        )
         # f_lineno decodes the line table from its start on every access;
         # caching by instruction offset makes repeat call sites cheap.
         self.lines: dict[int, int | None] = {}
@@ -141,7 +153,7 @@ def code_info(frame: FrameType) -> CodeInfo:
     info = _code_infos.get(id(code))
     if info is not None and info.code is code:
         return info
-    info = CodeInfo(code, module_of(frame))
+    info = CodeInfo(code, module_of(frame), frame.f_globals)
     with _lock:
         if len(_code_infos) >= _MAX_CODE_POOLS:
             _code_infos.clear()
@@ -235,14 +247,14 @@ _file_functions: dict[str, frozenset[str]] = {}
 _file_modules: dict[str, str | None] = {}
 
 
-def file_functions(filename: str | None) -> frozenset[str]:
+def file_functions(filename: str | None, globals_: dict[str, Any] | None = None) -> frozenset[str]:
     """The names (and qualified names) of every function and class in *filename*."""
     if not filename:
         return frozenset()
     names = _file_functions.get(filename)
     if names is not None:
         return names
-    code = _module_code(filename, None)
+    code = _module_code(filename, globals_)
     found: set[str] = {"<module>"}
     stack: list[Any] = [code] if code is not None else []
     while stack:

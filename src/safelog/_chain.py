@@ -28,7 +28,7 @@ from structlog import BoundLoggerBase
 
 from . import _callsite
 from ._sinks import Dispatcher
-from .processors import FRAME_KEY, add_timestamp, render_json_line
+from .processors import CallOrigin, add_timestamp, render_json_line
 from .tracebacks import qualified_type_name
 
 
@@ -43,7 +43,7 @@ Processor = Callable[[Any, str, dict[str, Any]], Any]
 class Chain:
     """The configured processors plus the dispatcher they feed."""
 
-    __slots__ = ("dispatcher", "internal_errors", "metadata", "processors")
+    __slots__ = ("active", "dispatcher", "internal_errors", "metadata", "processors")
 
     def __init__(
         self,
@@ -55,6 +55,9 @@ class Chain:
         self.dispatcher = dispatcher
         self.metadata = metadata
         self.internal_errors = 0
+        #: False once `safelog.shutdown` retired this chain: loggers still
+        #: holding it (bound before a reconfigure) use the current one.
+        self.active = True
 
     def run(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> None:
         """Process *event_dict* and emit it; never raises."""
@@ -87,6 +90,22 @@ class Chain:
 _LEVEL_NAMES = frozenset({"debug", "info", "warning", "error", "critical"})
 
 
+def _no_current_chain() -> Chain:  # pragma: no cover -- replaced by _config at import
+    raise RuntimeError
+
+
+#: Returns the chain of the current configuration; set by `_config`.
+current_chain: Callable[[], Chain] = _no_current_chain
+
+
+def chain_of(logger: object) -> Chain:
+    """The chain a wrapped logger feeds: its own while active, else the current one."""
+    chain = getattr(logger, "chain", None)
+    if type(chain) is not Chain or not chain.active:
+        chain = current_chain()
+    return chain
+
+
 class SinkLogger:
     """
     The logger a `SafeBoundLogger` wraps: it knows the chain, and its ``name``
@@ -105,7 +124,7 @@ class SinkLogger:
         # reconfigured after safelog.configure()). What it hands over was built
         # by processors safelog does not control, so it is content: counted as
         # dropped, never emitted. The record keeps level and call site.
-        self.chain.run(self, level, {"event": None, "positional_args": (*args, *kw)})
+        chain_of(self).run(self, level, {"event": None, "positional_args": (*args, *kw)})
 
     def debug(self, *args: Any, **kw: Any) -> None:
         self._foreign("debug", args, kw)
@@ -135,24 +154,35 @@ class SafeBoundLogger(BoundLoggerBase):
     _logger: SinkLogger
 
     def _safe(
-        self, method_name: str, event: Any, args: tuple[Any, ...], kw: dict[str, Any]
+        self,
+        method_name: str,
+        event: Any,
+        args: tuple[Any, ...],
+        kw: dict[str, Any],
+        frame: FrameType | None,
     ) -> None:
-        if args:
-            # Never interpolated; counted as dropped by PolicyFilter.
-            kw["positional_args"] = args
+        """Build the event dict of one call and run the chain; never raises."""
         try:
+            if args:
+                # Never interpolated; counted as dropped by PolicyFilter.
+                kw["positional_args"] = args
             ctx = self._context
             # **kw is a fresh dict per call: ours to fill when nothing is bound.
             event_dict = {**ctx, **kw} if ctx else kw
             event_dict["event"] = event
-            # Frames: 0 here, 1 the level method, 2 its caller -- unless that
-            # is machinery (structlog's stdlib wrappers, a skip_modules helper).
-            event_dict[FRAME_KEY] = _callsite.find_caller(sys._getframe(2))
-        except Exception as exc:  # noqa: BLE001
-            chain = self._logger.chain
+            # *frame* is the level method's caller, unless that is machinery
+            # (structlog's stdlib wrappers, a skip_modules helper).
+            module = frame.f_globals.get("__name__") if frame is not None else None
+            if type(module) is not str or is_infra(module):
+                frame = find_caller(frame)
+            logger = self._logger
+            chain = chain_of(logger)
+            origin = CallOrigin(getattr(logger, "name", None), frame)
+        except Exception as exc:  # noqa: BLE001 -- a hostile key or context: never raise
+            chain = chain_of(self._logger)
             chain.dispatcher.emit(chain.fallback_line(method_name, exc))
             return
-        self._logger.chain.run(self._logger, method_name, event_dict)
+        chain.run(origin, method_name, event_dict)
 
     def is_enabled_for(self, level: int) -> bool:
         return level >= self._min_level
@@ -219,22 +249,10 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             return _nop, _anop
 
         def meth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            # The hot path: `_safe` inlined (one call less per record).
-            if args:
-                kw["positional_args"] = args
-            ctx = self._context
-            event_dict = {**ctx, **kw} if ctx else kw
-            event_dict["event"] = event
-            frame: FrameType | None = _getframe(1)
-            module = frame.f_globals.get("__name__")  # type: ignore[union-attr]
-            if type(module) is not str or is_infra(module):
-                frame = find_caller(frame)
-            event_dict[FRAME_KEY] = frame
-            logger = self._logger
-            logger.chain.run(logger, name, event_dict)
+            self._safe(name, event, args, kw, _getframe(1))
 
         async def ameth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            self._safe(name, event, args, kw)
+            self._safe(name, event, args, kw, _getframe(1))
 
         meth.__name__ = name
         ameth.__name__ = "a" + name
@@ -250,13 +268,13 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
 
         def exception(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
             kw.setdefault("exc_info", True)
-            self._safe("error", event, args, kw)
+            self._safe("error", event, args, kw, _getframe(1))
 
         async def aexception(
             self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any
         ) -> None:
             kw.setdefault("exc_info", True)
-            self._safe("error", event, args, kw)
+            self._safe("error", event, args, kw, _getframe(1))
 
         ns["exception"], ns["aexception"] = exception, aexception
     else:  # pragma: no cover -- min_level above ERROR
@@ -268,7 +286,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
-        self._safe(_level_name(lvl), event, args, kw)
+        self._safe(_level_name(lvl), event, args, kw, _getframe(1))
 
     async def alog(
         self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
@@ -276,7 +294,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
-        self._safe(_level_name(lvl), event, args, kw)
+        self._safe(_level_name(lvl), event, args, kw, _getframe(1))
 
     ns["log"], ns["alog"] = log, alog
     return type(

@@ -27,6 +27,7 @@ from typing import IO, Any, Literal, Protocol, cast
 import structlog
 
 from . import _callsite, _hooks
+from . import _chain as _chain_module
 from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import ConfigurationError, FieldPolicy, HashKey, Kind, make_hash_key
@@ -480,6 +481,7 @@ def shutdown(timeout: float | None = None) -> None:
             except Exception:  # noqa: BLE001, S112 -- restoring must go on
                 continue
         _restore_logging(state)
+        state.chain.active = False
         if state.saved_structlog is not None:
             structlog.configure(**state.saved_structlog)
         _callsite.set_skipped_modules(())
@@ -581,11 +583,25 @@ class _LazyLogger:
             self._generation = state.generation
         return bound
 
-    def bind(self, **values: Any) -> SafeBoundLogger:
-        return self._resolve().bind(**values)
+    # bind/new stay lazy: a logger bound at import time, before configure(),
+    # must still follow the configuration (level, policy, sinks) made later.
+    def bind(self, **values: Any) -> _LazyLogger:
+        return _LazyLogger(self._name, {**self._initial, **values})
 
-    def new(self, **values: Any) -> SafeBoundLogger:
-        return self._resolve().new(**values)
+    def new(self, **values: Any) -> _LazyLogger:
+        return _LazyLogger(self._name, dict(values))
+
+    def unbind(self, *keys: str) -> _LazyLogger:
+        initial = dict(self._initial)
+        for key in keys:
+            del initial[key]
+        return _LazyLogger(self._name, initial)
+
+    def try_unbind(self, *keys: str) -> _LazyLogger:
+        initial = dict(self._initial)
+        for key in keys:
+            initial.pop(key, None)
+        return _LazyLogger(self._name, initial)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -675,3 +691,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+_chain_module.current_chain = lambda: current_state().chain

@@ -46,7 +46,14 @@ if TYPE_CHECKING:
     import asyncio
 
 
-__all__ = ["HOOKS", "install", "install_asyncio_handler", "resolve_hooks"]
+__all__ = [
+    "HOOKS",
+    "install",
+    "install_asyncio_handler",
+    "installed",
+    "not_in_effect",
+    "resolve_hooks",
+]
 
 #: The hooks `safelog.configure` can install, by their ``hooks=`` name.
 HOOKS = ("excepthook", "threading", "unraisable", "warnings")
@@ -321,8 +328,38 @@ def _swap(obj: Any, attr: str, ours: Callable[..., Any]) -> Callable[[], None]:
     return restore
 
 
+#: The hooks the current configuration installed.
+_installed: frozenset[str] = frozenset()
+
+
+def installed() -> frozenset[str]:
+    """The ``hooks=`` names the current configuration installed."""
+    return _installed
+
+
+def not_in_effect() -> list[tuple[str, str, object]]:
+    """
+    ``(hooks= name, where it lives, what is there now)`` for each of
+    safelog's hooks that is not the one in effect right now.
+    """
+    places: tuple[tuple[str, str, object, str, object], ...] = (
+        ("excepthook", "sys.excepthook", sys, "excepthook", _excepthook),
+        ("threading", "threading.excepthook", threading, "excepthook", _threading_excepthook),
+        ("unraisable", "sys.unraisablehook", sys, "unraisablehook", _unraisablehook),
+        ("warnings", "warnings.showwarning", warnings, "showwarning", _showwarning),
+    )
+    out: list[tuple[str, str, object]] = []
+    for name, where, holder, attr, ours in places:
+        current = getattr(holder, attr, None)
+        if current is not ours:
+            out.append((name, where, current))
+    return out
+
+
 def install(names: frozenset[str]) -> Callable[[], None]:
     """Install the hooks in *names*; return the function that restores them."""
+    global _installed  # noqa: PLW0603 -- the one record of what is installed
+    _installed = names
     restores: list[Callable[[], None]] = []
     if "excepthook" in names:
         restores.append(_swap(sys, "excepthook", _excepthook))
@@ -336,6 +373,9 @@ def install(names: frozenset[str]) -> Callable[[], None]:
         restores.append(_swap(warnings, "showwarning", _showwarning))
 
     def restore_all() -> None:
+        global _installed  # noqa: PLW0603
+        if _installed is names:  # not a later configuration's
+            _installed = frozenset()
         _restore_asyncio()
         for fn in reversed(restores):
             fn()

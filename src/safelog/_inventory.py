@@ -44,6 +44,7 @@ from .policy import ConfigurationError, FieldPolicy
 
 __all__ = [
     "BUILTINS",
+    "KIND_NOTES",
     "MARKERS",
     "RESERVED_INPUTS",
     "Builtin",
@@ -96,17 +97,17 @@ BUILTINS: tuple[Builtin, ...] = (
     ),
     Builtin(
         "module",
-        "always",
+        "in records of log calls",
         "The calling module's dotted name: a name of code, never a file path.",
     ),
     Builtin(
         "function",
-        "always",
+        "in records of log calls",
         "The calling function's qualified name: a name of code.",
     ),
     Builtin(
         "line",
-        "always",
+        "in records of log calls",
         "The line number of the log call: an int.",
     ),
     Builtin(
@@ -150,6 +151,19 @@ BUILTINS: tuple[Builtin, ...] = (
         "The call stack as a list of module, function and line: names of code only.",
     ),
     Builtin(
+        "safelog_cut",
+        "only in records cut to fit CloudWatch's event size limit",
+        "The original record's size in bytes, an int; the keys that did not fit are "
+        "counted in `dropped`.",
+    ),
+    Builtin(
+        "cloudwatch_*",
+        "only in safelog's loss reports",
+        "Records with event `safelog.cloudwatch.loss` carry the CloudWatch shipper's "
+        "counters (accepted, delivered, dropped by cause, retries, calls, errors): ints "
+        "only, no names, no messages.",
+    ),
+    Builtin(
         "safelog_error",
         "only in internal-error records",
         "When a safelog stage itself failed, the record is rebuilt from the trusted keys "
@@ -166,6 +180,22 @@ RESERVED_INPUTS: Mapping[str, str] = {
     "positional_args": "internal: positional and `%`-arguments, counted in `dropped`",
     "_safelog_frame": "internal: the call site handed along by the chain; never emitted",
 }
+
+#: What a value of each built-in kind can be, for the "Kinds used" table.
+KIND_NOTES: Mapping[str, str] = {
+    "int": "An integer within the declared bounds.",
+    "float": "A finite number within the declared bounds.",
+    "duration": "A non-negative duration, as a number in the declared unit.",
+    "bool": "true or false.",
+    "enum": "One of the values declared in code; the declared value is emitted.",
+    "id": "1 to max_length characters from [A-Za-z0-9._:-] (and the pattern, if declared).",
+    "uuid": "A UUID in canonical form.",
+    "hashed": "A keyed HMAC-SHA256 pseudonym with the key's id; not reversible without the key.",
+    "http_status": "An HTTP status code, 100 to 599.",
+    "http_method": "A standard HTTP method.",
+    "route": "One of the declared route templates; never a raw path.",
+}
+_CUSTOM_NOTE = "A custom kind: the service's own code decides what passes."
 
 #: Fixed texts that replace a value, and what each means.
 MARKERS: tuple[tuple[str, str], ...] = (
@@ -187,9 +217,10 @@ def inventory(
 ) -> dict[str, Any]:
     """
     The inventory of *policy* as JSON-compatible data: declared fields
-    (sorted by name), built-in metadata, reserved keys and markers.
+    (sorted by name), the kinds they use, built-in metadata, reserved keys
+    and markers.
     """
-    fields = [
+    fields: list[dict[str, Any]] = [
         {
             "name": name,
             "kind": kind.kind_name,
@@ -198,10 +229,12 @@ def inventory(
         }
         for name, kind in sorted(policy.kinds.items())
     ]
+    used = sorted({kind.kind_name for kind in policy.kinds.values()})
     return {
         "source": source,
         "service": service,
         "fields": fields,
+        "kinds": [{"kind": k, "values": KIND_NOTES.get(k, _CUSTOM_NOTE)} for k in used],
         "metadata": [
             {"name": b.name, "present": b.present, "description": b.description} for b in BUILTINS
         ],
@@ -255,6 +288,8 @@ def render_markdown(inv: Mapping[str, Any]) -> str:
                 f"| {_code(f['name'])} | {f['kind']} | {_constraints(f['constraints'])} "
                 f"| {purpose} |"
             )
+        lines += ["", "## Kinds used", "", "| Kind | Values it lets through |", "|---|---|"]
+        lines += [f"| {k['kind']} | {_cell(k['values'])} |" for k in inv["kinds"]]
     else:
         lines.append("No fields are declared: records carry the built-in metadata only.")
     lines += [

@@ -38,6 +38,11 @@ What this layer changes in watchtower 3.4.0, each for the promise:
 from __future__ import annotations
 
 import atexit
+
+# boto3 imports this module; imported at interpreter exit it raises
+# ("can't register atexit after shutdown"), so a process that logs and exits
+# at once could not ship. It is part of the standard library and light.
+import concurrent.futures.thread  # noqa: F401
 import contextlib
 import os
 import random
@@ -175,7 +180,7 @@ def _get_transport_class() -> Any:
     global _transport_class  # noqa: PLW0603
     if _transport_class is not None:
         return _transport_class
-    import watchtower  # noqa: PLC0415 -- imported by the shipper thread only
+    import watchtower
 
     class Transport(watchtower.CloudWatchLogHandler):  # type: ignore[misc]
         """
@@ -251,7 +256,7 @@ def _get_transport_class() -> Any:
 
 
 def _exit_timeout() -> float:
-    from . import _config  # noqa: PLC0415 -- _config imports the sinks, not us
+    from . import _config
 
     state = _config._state
     return state.shutdown_timeout if state is not None else _DEFAULT_TIMEOUT
@@ -275,7 +280,9 @@ class CloudWatchSink:
         self._now = time.time
         self._mp_registered = False
         self._stale_clients: list[Any] = []
-        self._dispatcher_ref: weakref.ref[Dispatcher] | None = None
+        # The configured dispatcher (found lazily; configure() makes the sink
+        # before the dispatcher exists). Loss records go through it.
+        self._dispatcher: Dispatcher | None = None
         self._init_process_state()
         self._sigterm_installed = config.handle_sigterm and _install_sigterm()
         _live.add(self)
@@ -299,7 +306,7 @@ class CloudWatchSink:
         self._closing = False
         self._closed = False
         self._abandon = False
-        self._final_line: str | None = None
+        self._report_line: str | None = None
         self._transport: Any = None
         self._client: Any = None
         self._last_report = 0.0
@@ -346,13 +353,16 @@ class CloudWatchSink:
             ts = int(self._now() * 1000)
             with self._lock:
                 if self._closed:
-                    if line is not self._final_line:
+                    if line is not self._report_line:
                         self._c["dropped_closed"] += 1
                     return
                 held = self._held_events
-                if held >= self.config.max_queue_events or (
-                    self._held_bytes + n > self.config.max_queue_bytes
-                ):
+                # A loss record may exceed the cap by one line: it reports
+                # the overflow, so it must not become part of it.
+                if (
+                    held >= self.config.max_queue_events
+                    or self._held_bytes + n > self.config.max_queue_bytes
+                ) and line is not self._report_line:
                     self._c["dropped_overflow"] += 1
                     return
                 self._queue.append((ts, line, n))
@@ -415,6 +425,13 @@ class CloudWatchSink:
         internal_threads.add(ident)
         pending: deque[tuple[int, str, int]] = deque()
         try:
+            # Found now, while configure()'s state is current: shutdown()
+            # clears it before closing the sinks.
+            self._find_dispatcher()
+            # Import the SDK and build the client now, not at the first send,
+            # which may be at interpreter exit. (No network I/O here.)
+            with contextlib.suppress(Exception):
+                self._get_transport()
             while True:
                 with self._cond:
                     if not self._wait_for_batch():
@@ -595,14 +612,14 @@ class CloudWatchSink:
             + c["dropped_closed"]
         )
 
-    def _maybe_report(self, *, force: bool) -> None:
+    def _maybe_report(self, *, force: bool) -> bool:
         with self._lock:
             total = self._dropped_total()
             now = time.monotonic()
             if total == self._reported:
-                return
+                return False
             if not force and now - self._last_report < _REPORT_INTERVAL and self._reported:
-                return
+                return False
             new = total - self._reported
             self._reported = total
             self._last_report = now
@@ -616,20 +633,19 @@ class CloudWatchSink:
             record.update((f"cloudwatch_{k}", v) for k, v in self._c.items() if k != "done")
             record["cloudwatch_dropped"] = total
             line = render_json_line(record)
-            if self._closed:
-                self._final_line = line
+            self._report_line = line
         self._emit_report(line)
+        return True
 
     def _find_dispatcher(self) -> Dispatcher | None:
-        ref = self._dispatcher_ref
-        if ref is not None and ref() is not None:
-            return ref()
-        from . import _config  # noqa: PLC0415 -- _config imports the sinks, not us
+        if self._dispatcher is not None:
+            return self._dispatcher
+        from . import _config
 
         state = _config._state
         if state is not None and any(s is self for s in state.chain.dispatcher.sinks):
-            self._dispatcher_ref = weakref.ref(state.chain.dispatcher)
-            return state.chain.dispatcher
+            self._dispatcher = state.chain.dispatcher
+            return self._dispatcher
         return None
 
     def _emit_report(self, line: str) -> None:
@@ -650,9 +666,16 @@ class CloudWatchSink:
     # -- flush, close, stats ---------------------------------------------------
 
     def flush(self, timeout: float | None = None) -> None:
-        """Wait (at most *timeout* s) until every line accepted so far is sent or counted."""
-        self._flush(timeout)
+        """
+        Wait (at most *timeout* s) until every line accepted so far is sent
+        or counted; a loss found meanwhile is reported and its record flushed
+        too.
+        """
+        deadline = time.monotonic() + (_DEFAULT_TIMEOUT if timeout is None else max(timeout, 0))
         self._maybe_report(force=True)
+        self._flush(deadline - time.monotonic())
+        if self._maybe_report(force=True):
+            self._flush(deadline - time.monotonic())
 
     def _flush(self, timeout: float | None) -> None:
         deadline = time.monotonic() + (_DEFAULT_TIMEOUT if timeout is None else max(timeout, 0))
@@ -782,7 +805,7 @@ class CloudWatchSink:
 def _fresh_connections(client: Any) -> None:
     """Give an injected client new connection pools in a forked child."""
     with contextlib.suppress(Exception):
-        from urllib3 import PoolManager  # noqa: PLC0415
+        from urllib3 import PoolManager
 
         http = client._endpoint.http_session
         http._manager = PoolManager(**http._get_pool_manager_kwargs())
@@ -800,7 +823,7 @@ def _child_exit(ref: weakref.ref[CloudWatchSink]) -> None:
     sink = ref()
     if sink is None:
         return
-    from . import _config  # noqa: PLC0415
+    from . import _config
 
     state = _config._state
     if state is not None and any(s is sink for s in state.chain.dispatcher.sinks):
@@ -846,7 +869,7 @@ atexit.register(_close_all)
 
 def _on_sigterm(signum: int, frame: object) -> None:
     """Flush within the deadline, then die by SIGTERM as the default would."""
-    from . import _config  # noqa: PLC0415
+    from . import _config
 
     with contextlib.suppress(Exception):
         _config.shutdown()

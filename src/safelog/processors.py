@@ -16,7 +16,6 @@ placeholders (the raw event, the raw exception) with safe values.
 from __future__ import annotations
 
 import enum
-import os
 import re
 import sys
 import time
@@ -32,10 +31,10 @@ from .policy import Cleaner, FieldPolicy, HashKey
 
 
 __all__ = [
-    "FRAME_KEY",
     "MARKER_EVENT",
     "MARKER_LOGGER",
     "MARKER_UNRENDERABLE",
+    "CallOrigin",
     "EventGuard",
     "ExceptionSanitizer",
     "JSONLineRenderer",
@@ -53,11 +52,9 @@ MARKER_LOGGER = "<runtime-logger-name>"
 #: Replaces a value the renderer cannot serialise.
 MARKER_UNRENDERABLE = "<unrenderable>"
 
-#: Where `SafeBoundLogger` puts its caller's frame for `EventGuard`, so the
-#: call site is found without walking the stack.
-FRAME_KEY = "_safelog_frame"
-# Keys of the incoming dict that later stages consume, not fields.
-_CARRIED = frozenset({"event", "exc_info", "stack_info", FRAME_KEY})
+# Keys of the incoming dict that later stages always consume (EventGuard
+# replaces "event"; ExceptionSanitizer pops the other two), never fields.
+_CARRIED = frozenset({"event", "exc_info", "stack_info"})
 _MAX_EVENT_LEN = 256
 _LOGGER_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 
@@ -71,6 +68,23 @@ class StdlibOrigin:
 
     def __init__(self, record: Any, frame: FrameType | None) -> None:
         self.record = record
+        self.frame = frame
+
+
+class CallOrigin:
+    """
+    Where a structlog call came from: the logger's name and the caller's
+    frame, handed to the chain as its ``logger`` argument.
+
+    A side channel on purpose: nothing in the event dict -- which holds call
+    arguments, bound context and contextvars, all untrusted -- can pose as
+    it.
+    """
+
+    __slots__ = ("frame", "name")
+
+    def __init__(self, name: object, frame: FrameType | None) -> None:
+        self.name = name
         self.frame = frame
 
 
@@ -167,9 +181,8 @@ class EventGuard:
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         if type(logger) is StdlibOrigin:
             return self._stdlib(logger, event_dict)
-        frame = event_dict.pop(FRAME_KEY, None)
-        if type(frame) is not FrameType:
-            frame = _callsite.find_caller()
+        # Without a CallOrigin, structlog's own machinery called us: walk.
+        frame = logger.frame if type(logger) is CallOrigin else _callsite.find_caller()
         name = getattr(logger, "name", None)
         if frame is None:
             event_dict["event"] = _checked_event(event_dict.get("event"), None, None)
@@ -203,7 +216,10 @@ class EventGuard:
         event_dict["event"] = _checked_event(event_dict.get("event"), frame, pathname)
         function = record.funcName if type(record.funcName) is str else None
         if frame is not None:
-            module = _callsite.module_of(frame)
+            # The frame vouches for the call site; the record's own funcName
+            # could have been set by a record factory.
+            info = _callsite.code_info(frame)
+            module, function = info.module, info.function
         else:
             # No frame vouches for this record (another thread, or a record
             # built from data by makeLogRecord): its module and function are
@@ -355,13 +371,29 @@ class ExceptionSanitizer:
         if exc_info is None and stack_info is None:
             return event_dict
         exception_record, stack_record = self._render
+        # A hostile exception must not cost the rest of the record: on any
+        # failure here the record keeps its event, call site and fields.
         if exc_info is not None and exc_info is not False:
-            error = exception_record(exc_info)
+            try:
+                error = exception_record(exc_info)
+            except Exception:  # noqa: BLE001
+                error = {"type": MARKER_UNRENDERABLE}
             if error is not None:
                 event_dict["error"] = error
-        if stack_info:
-            start = logger.frame if type(logger) is StdlibOrigin else _callsite.find_caller()
-            event_dict["stack"] = stack_record(start)
+        try:
+            wanted = stack_info is True or (stack_info is not None and bool(stack_info))
+        except Exception:  # noqa: BLE001 -- a __bool__ that raises
+            wanted = False
+        if wanted:
+            start = (
+                logger.frame
+                if type(logger) in (StdlibOrigin, CallOrigin)
+                else _callsite.find_caller()
+            )
+            try:
+                event_dict["stack"] = stack_record(start)
+            except Exception:  # noqa: BLE001
+                event_dict["stack"] = MARKER_UNRENDERABLE
         return event_dict
 
 
@@ -369,11 +401,22 @@ class ExceptionSanitizer:
 # terminal or a log viewer: DEL and C1 controls (U+0085 is a line break),
 # Unicode line/paragraph separators, bidi marks, embeddings and isolates.
 # orjson already escapes U+0000-U+001F.
-_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# Also the invisible format characters (soft hyphen, zero-width joiners and
+# spaces, word joiner, BOM, interlinear annotations, tags), which can hide
+# text from a reviewer.
+_UNSAFE = re.compile(
+    "[\x7f-\x9f\xad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff"
+    "\ufff9-\ufffb\U000e0000-\U000e007f]"
+)
 
 
 def _escape(m: re.Match[str]) -> str:
-    return f"\\u{ord(m.group()):04x}"
+    cp = ord(m.group())
+    if cp > 0xFFFF:
+        # JSON escapes code points beyond the BMP as a UTF-16 surrogate pair.
+        cp -= 0x10000
+        return f"\\u{0xD800 + (cp >> 10):04x}\\u{0xDC00 + (cp & 0x3FF):04x}"
+    return f"\\u{cp:04x}"
 
 
 def render_json_line(record: Mapping[str, Any]) -> str:
@@ -386,11 +429,10 @@ def render_json_line(record: Mapping[str, Any]) -> str:
         raw = orjson.dumps(record)
     except (TypeError, orjson.JSONEncodeError):
         raw = orjson.dumps(_renderable(record))
-    text = raw.decode("utf-8")
     # DEL is ASCII, so an all-ASCII line still needs the check for it.
-    if not raw.isascii() or b"\x7f" in raw:
-        text = _UNSAFE.sub(_escape, text)
-    return text
+    if raw.isascii() and b"\x7f" not in raw:
+        return raw.decode("ascii")
+    return _UNSAFE.sub(_escape, raw.decode("utf-8"))
 
 
 def _renderable(value: Any, depth: int = 0) -> Any:
@@ -423,15 +465,4 @@ class JSONLineRenderer:
     __slots__ = ()
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> str:
-        # render_json_line inlined: this runs for every record.
-        try:
-            raw = orjson.dumps(event_dict)
-        except (TypeError, orjson.JSONEncodeError):
-            raw = orjson.dumps(_renderable(event_dict))
-        if raw.isascii() and b"\x7f" not in raw:
-            return raw.decode("ascii")
-        return _UNSAFE.sub(_escape, raw.decode("utf-8"))
-
-
-def current_pid() -> int:
-    return os.getpid()
+        return render_json_line(event_dict)

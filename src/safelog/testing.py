@@ -30,6 +30,7 @@ import re
 import secrets
 import threading
 import urllib.parse
+import warnings
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from functools import lru_cache
 from types import TracebackType
 from typing import Any, Literal
 
-from . import _config
+from . import _config, _hooks
 
 
 __all__ = [
@@ -488,6 +489,50 @@ def _is_test_runner_handler(handler: logging.Handler) -> bool:
     return type(handler).__module__ in _TEST_RUNNER_HANDLER_MODULES
 
 
+# What the default of each hook does with the content it is given.
+_HOOK_DEFAULTS = {
+    "excepthook": "an uncaught exception prints its message and traceback to stderr",
+    "threading": "an exception ending a thread prints its message and traceback to stderr",
+    "unraisable": (
+        "an exception in __del__ or a weakref callback prints its message and "
+        "the object's repr to stderr"
+    ),
+    "warnings": "warnings.warn() prints its message to stderr",
+}
+
+
+def _is_test_runner_hook(name: str, current: object) -> bool:
+    """
+    *current* belongs to the test run: pytest's own hooks, or warnings
+    being recorded into a list (``catch_warnings(record=True)``, used by
+    ``pytest.warns`` and pytest's warning capture), which prints nothing.
+    """
+    module = getattr(current, "__module__", None)
+    if type(module) is str and module.split(".")[0] == "_pytest":
+        return True
+    if name == "warnings":
+        impl = getattr(warnings, "_showwarnmsg_impl", None)
+        return type(getattr(impl, "__self__", None)) is list
+    return False
+
+
+def _hook_problems() -> list[str]:
+    configured = _hooks.installed()
+    out: list[str] = []
+    for name, where, current in _hooks.not_in_effect():
+        if name not in configured:
+            out.append(
+                f"safelog's {where} hook is not installed (configure(hooks=...) left out "
+                f"{name!r}): {_HOOK_DEFAULTS[name]}, which the capture cannot see"
+            )
+        elif not _is_test_runner_hook(name, current):
+            out.append(
+                f"{where} was replaced after safelog.configure() installed its hook: "
+                f"the replacement may print what it gets ({_HOOK_DEFAULTS[name]} by default)"
+            )
+    return out
+
+
 def _sink_label(sink: object) -> str:
     name = type(sink).__name__
     if name.endswith("Sink") and len(name) > 4:
@@ -661,6 +706,7 @@ class LogCapture:
                 f"stdlib handlers bypass safelog: {_config._describe(bypass)} "
                 "(they see records before the chain sanitizes them)"
             )
+        out.extend(_hook_problems())
         return out
 
     # assertions
@@ -760,8 +806,9 @@ def capture(*, read_back_timeout: float = 10.0, strict: bool = True) -> LogCaptu
     safelog must be configured first. With *strict* (the default) the
     assertions also fail when something lets records bypass the chain
     (a foreign stdlib handler, ``capture_stdlib=False``, structlog
-    reconfigured). pytest's own logging handlers are tolerated: they belong
-    to the test run. *read_back_timeout* bounds each read of a sink's stored
+    reconfigured, one of safelog's hooks left out by ``configure(hooks=...)``
+    or replaced since). pytest's own logging handlers and hooks are
+    tolerated: they belong to the test run. *read_back_timeout* bounds each read of a sink's stored
     copy.
     """
     return LogCapture(read_back_timeout=read_back_timeout, strict=strict)

@@ -20,9 +20,12 @@ file paths or ``repr()``: each of those routinely carries customer content
   each error's ``type`` and ``loc`` (field names only);
 - ``errno`` of an `OSError`, an integer.
 
-Every attribute is read through the base class's own descriptor, so a hostile
-subclass that overrides ``__cause__``, ``__traceback__`` or ``__getattr__``
-is never consulted.
+Every attribute is read through the base class's own descriptor, and the
+class through ``type()``, so a hostile subclass that overrides ``__cause__``,
+``__traceback__``, ``__class__``, ``__getattr__`` or ``__getattribute__`` is
+never consulted. `exception_record` and `stack_record` never raise: whatever
+fails inside gives a record marked `MARKER_UNAVAILABLE`, so the log line
+keeps its event, call site and fields.
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ _MAX_NAME = 200
 MARKER_NAME = "<unknown>"
 #: Replaces a pydantic ``loc`` part that is not a declared field name.
 MARKER_LOC = "<not-a-field>"
+#: Stands for what could not be read: the type of an error record, or the
+#: module and function of the one frame of a stack record.
+MARKER_UNAVAILABLE = "<unavailable>"
 
 # The base classes' own descriptors: a subclass may shadow the attribute
 # with a property, these cannot be shadowed.
@@ -116,7 +122,8 @@ def qualified_type_name(tp: type) -> str:
 
 
 def _compute_type_name(tp: object) -> str:
-    if not isinstance(tp, type):
+    # issubclass(type(...)): isinstance would consult a hostile __class__.
+    if not issubclass(type(tp), type):
         return MARKER_NAME
     try:
         # type's own slots: a metaclass property is never consulted.
@@ -147,7 +154,7 @@ def _code_name(code: CodeType) -> str:
 
 def _module_name(globals_: Any) -> str:
     # dict.get on the real dict: a dict subclass's __getitem__ is not called.
-    raw = dict.get(globals_, "__name__") if isinstance(globals_, dict) else None
+    raw = dict.get(globals_, "__name__") if issubclass(type(globals_), dict) else None
     return checked_module_name(raw)
 
 
@@ -228,7 +235,17 @@ def stack_record(frame: FrameType | None) -> list[dict[str, Any]]:
     """
     The stack from the outermost frame down to *frame*, as module/function/
     line, capped like a traceback's frames.
+
+    Never raises: if the stack cannot be read, one frame whose module and
+    function are `MARKER_UNAVAILABLE` stands for it.
     """
+    try:
+        return _stack_frames(frame)
+    except Exception:  # noqa: BLE001 -- fail closed, never into the caller
+        return [{"module": MARKER_UNAVAILABLE, "function": MARKER_UNAVAILABLE, "line": None}]
+
+
+def _stack_frames(frame: FrameType | None) -> list[dict[str, Any]]:
     frames: list[FrameType] = []
     f = frame
     while f is not None:
@@ -459,7 +476,7 @@ def _normalise(exc_info: Any) -> BaseException | type | None:
         if issubclass(type(value), BaseException):
             return value  # type: ignore[no-any-return]
         tp = exc_info[0]
-        if value is None and isinstance(tp, type) and issubclass(tp, BaseException):
+        if value is None and issubclass(type(tp), type) and issubclass(tp, BaseException):
             # sys.unraisablehook may pass a type without a value.
             return tp
     return None
@@ -541,17 +558,27 @@ def exception_record(exc_info: Any) -> dict[str, Any] | None:
     """
     The error record for *exc_info* (an exception, a ``sys.exc_info()``
     tuple, or True for the exception being handled), or None if there is
-    none. Never raises: if something inside fails, the record holds the
-    type alone.
+    none.
+
+    Never raises: if something inside fails, the record holds the type
+    alone, and if even that fails, `MARKER_UNAVAILABLE` as its type.
     """
+    try:
+        return _record(exc_info)
+    except Exception:  # noqa: BLE001 -- fail closed, never into the caller
+        return {"type": MARKER_UNAVAILABLE}
+
+
+def _record(exc_info: Any) -> dict[str, Any] | None:
     if type(exc_info) is WarningSite:
         return _warning_record(exc_info)
     exc = _normalise(exc_info)
     if exc is None:
         return None
-    if isinstance(exc, type):
-        return {"type": qualified_type_name(exc), "frames": []}
+    # issubclass(type(...)): isinstance would consult a hostile __class__.
+    if issubclass(type(exc), type):
+        return {"type": qualified_type_name(exc), "frames": []}  # type: ignore[arg-type]
     try:
-        return _node(exc, 0, _Budget())
+        return _node(exc, 0, _Budget())  # type: ignore[arg-type]
     except Exception:  # noqa: BLE001 -- fail closed: the type is always safe
         return {"type": qualified_type_name(type(exc)), "truncated": True}
