@@ -365,7 +365,7 @@ class TestRedTeamRegressions:
         log = _configure(console).bind(**{Raising("zz"): 1})
         armed = True
         log.info("evt", page_count=2)
-        log.exception("evt", page_count=2)  # noqa: LOG004 -- the _safe path, no exception needed
+        log.exception("evt", page_count=2)  # noqa: LOG004 -- no active exception on purpose
         records = console.records()
         assert [r["event"] for r in records] == [MARKER_INTERNAL, MARKER_INTERNAL]
         assert CANARY not in console.text

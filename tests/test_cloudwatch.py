@@ -557,7 +557,7 @@ import safelog
 URL, GROUP, N = sys.argv[1], sys.argv[2], int(sys.argv[3])
 safelog.configure(
     service="child",
-    console=True,
+    console=False,  # loss records still go to stderr
     cloudwatch=safelog.CloudWatch(
         log_group=GROUP, endpoint_url=URL, region="us-east-1", send_interval=60
     ),
@@ -664,7 +664,7 @@ class TestProcessExit:
             url = f"http://127.0.0.1:{hole.getsockname()[1]}"
             body = """
             safelog.shutdown()
-            safelog.configure(service="child", console=True, shutdown_timeout=1.5,
+            safelog.configure(service="child", console=False, shutdown_timeout=1.5,
                 cloudwatch=safelog.CloudWatch(log_group=GROUP, endpoint_url=URL, region="us-east-1"))
             log = safelog.get_logger("child")
             for _ in range(N): log.info('never.delivered')

@@ -153,42 +153,48 @@ class SafeBoundLogger(BoundLoggerBase):
     _min_level: ClassVar[int] = logging.INFO
     _logger: SinkLogger
 
-    def _safe(
-        self,
-        method_name: str,
-        event: Any,
-        args: tuple[Any, ...],
-        kw: dict[str, Any],
-        frame: FrameType | None,
-    ) -> None:
-        """Build the event dict of one call and run the chain; never raises."""
-        try:
-            if args:
-                # Never interpolated; counted as dropped by PolicyFilter.
-                kw["positional_args"] = args
-            ctx = self._context
-            # **kw is a fresh dict per call: ours to fill when nothing is bound.
-            event_dict = {**ctx, **kw} if ctx else kw
-            event_dict["event"] = event
-            # *frame* is the level method's caller, unless that is machinery
-            # (structlog's stdlib wrappers, a skip_modules helper).
-            module = frame.f_globals.get("__name__") if frame is not None else None
-            if type(module) is not str or is_infra(module):
-                frame = find_caller(frame)
-            logger = self._logger
-            chain = chain_of(logger)
-            origin = CallOrigin(getattr(logger, "name", None), frame)
-        except Exception as exc:  # noqa: BLE001 -- a hostile key or context: never raise
-            chain = chain_of(self._logger)
-            chain.dispatcher.emit(chain.fallback_line(method_name, exc))
-            return
-        chain.run(origin, method_name, event_dict)
-
     def is_enabled_for(self, level: int) -> bool:
         return level >= self._min_level
 
     def get_effective_level(self) -> int:
         return self._min_level
+
+
+def _emit(
+    bound: SafeBoundLogger,
+    method_name: str,
+    event: Any,
+    args: tuple[Any, ...],
+    kw: dict[str, Any],
+    frame: FrameType | None,
+) -> None:
+    # A module function, not a method: every level method calls it per record.
+    try:
+        if args:
+            # Never interpolated; counted as dropped by PolicyFilter.
+            kw["positional_args"] = args
+        ctx = bound._context
+        # **kw is a fresh dict per call: ours to fill when nothing is bound.
+        event_dict = {**ctx, **kw} if ctx else kw
+        event_dict["event"] = event
+        # *frame* is the level method's caller, unless that is machinery
+        # (structlog's stdlib wrappers, a skip_modules helper).
+        module = frame.f_globals.get("__name__") if frame is not None else None
+        if type(module) is not str or is_infra(module):
+            frame = find_caller(frame)
+        logger = bound._logger
+        try:
+            chain = logger.chain
+            if not chain.active:
+                chain = current_chain()
+        except AttributeError:  # a foreign wrapped logger (structlog reconfigured)
+            chain = current_chain()
+        origin = CallOrigin(getattr(logger, "name", None), frame)
+    except Exception as exc:  # noqa: BLE001 -- a hostile key or context: never raise
+        chain = chain_of(bound._logger)
+        chain.dispatcher.emit(chain.fallback_line(method_name, exc))
+        return
+    chain.run(origin, method_name, event_dict)
 
 
 # ``event`` (and ``level`` of log()) are positional-only so that a keyword
@@ -249,10 +255,10 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             return _nop, _anop
 
         def meth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            self._safe(name, event, args, kw, _getframe(1))
+            _emit(self, name, event, args, kw, _getframe(1))
 
         async def ameth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            self._safe(name, event, args, kw, _getframe(1))
+            _emit(self, name, event, args, kw, _getframe(1))
 
         meth.__name__ = name
         ameth.__name__ = "a" + name
@@ -268,13 +274,13 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
 
         def exception(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
             kw.setdefault("exc_info", True)
-            self._safe("error", event, args, kw, _getframe(1))
+            _emit(self, "error", event, args, kw, _getframe(1))
 
         async def aexception(
             self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any
         ) -> None:
             kw.setdefault("exc_info", True)
-            self._safe("error", event, args, kw, _getframe(1))
+            _emit(self, "error", event, args, kw, _getframe(1))
 
         ns["exception"], ns["aexception"] = exception, aexception
     else:  # pragma: no cover -- min_level above ERROR
@@ -286,7 +292,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
-        self._safe(_level_name(lvl), event, args, kw, _getframe(1))
+        _emit(self, _level_name(lvl), event, args, kw, _getframe(1))
 
     async def alog(
         self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
@@ -294,7 +300,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
-        self._safe(_level_name(lvl), event, args, kw, _getframe(1))
+        _emit(self, _level_name(lvl), event, args, kw, _getframe(1))
 
     ns["log"], ns["alog"] = log, alog
     return type(

@@ -293,6 +293,9 @@ class CloudWatchSink:
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._kick = threading.Event()
+        # Set once the shipper thread has imported the SDK: a fork in the
+        # middle of that import would leave the child a half-made module.
+        self._ready = threading.Event()
         self._pid = os.getpid()
         self.stream_name = self._format_stream()
         self._queue: deque[tuple[int, str, int]] = deque()
@@ -432,6 +435,7 @@ class CloudWatchSink:
             # which may be at interpreter exit. (No network I/O here.)
             with contextlib.suppress(Exception):
                 self._get_transport()
+            self._ready.set()
             while True:
                 with self._cond:
                     if not self._wait_for_batch():
@@ -446,6 +450,7 @@ class CloudWatchSink:
         except Exception:  # noqa: BLE001 -- the thread must end quietly; counted
             self._c["errors"] += 1
         finally:
+            self._ready.set()
             internal_threads.discard(ident)
             with self._cond:
                 if self._thread is not None and self._thread.ident == ident:
@@ -775,6 +780,8 @@ class CloudWatchSink:
     # -- fork ----------------------------------------------------------------
 
     def _before_fork(self) -> None:
+        if self._thread is not None and threading.get_ident() != self._thread_ident:
+            self._ready.wait(10)
         self._lock.acquire()
         mp_util = sys.modules.get("multiprocessing.util")
         if mp_util is not None and not self._mp_registered:
