@@ -160,7 +160,7 @@ class SafeBoundLogger(BoundLoggerBase):
         return self._min_level
 
 
-def _emit(
+def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
     bound: SafeBoundLogger,
     method_name: str,
     event: Any,
