@@ -226,6 +226,28 @@ class TestOutputHygiene:
         assert [f.code for f in report.findings] == ["SL900"]
         assert self.CANARY not in _check.format_text(report)
 
+    @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+    def test_control_characters_in_paths_are_escaped(
+        self, fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """A file name with CR, ESC or a bidi override cannot rewrite a terminal's finding line."""
+        name = "a\r\x1b[2K\x1b[8m\u202ez\x7f.py"
+        bad = tmp_path / name
+        bad.write_text("import logging\nlogging.getLogger().info(f'{x}')\n")
+        assert main(["check", "--format", fmt, str(bad)]) == 1
+        out, err = capsys.readouterr()
+        assert "SL101" in out
+        for ch in "\r\x1b\u202e\x7f":
+            assert ch not in out + err
+        if fmt in ("text", "github"):
+            assert "a\\r\\x1b[2K\\x1b[8m\\u202ez\\x7f.py" in out
+        elif fmt == "json":  # JSON-escaped: tools get the exact path back
+            assert json.loads(out)["findings"][0]["path"] == str(bad)
+        else:
+            (result,) = json.loads(out)["runs"][0]["results"]
+            uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            assert uri == bad.as_uri()
+
 
 class TestCli:
     def test_exit_codes(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

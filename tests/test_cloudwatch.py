@@ -227,11 +227,16 @@ class TestDelivery:
         safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
         std = logging.getLogger("svc.jobs")
         std.info("exported %d pages", CANARY)  # would be a TypeError in watchtower
-        logging.config.dictConfig({"version": 1, "disable_existing_loggers": True})
-        logging.shutdown()  # what dictConfig and interpreter exit do to every handler
-        std.info("after dictconfig")
-        safelog.get_logger(__name__).info("structlog after dictconfig")
-        lines = _sink().read_back(timeout=20)
+        loggers = [x for x in logging.Logger.manager.loggerDict.values() if isinstance(x, logging.Logger)]
+        disabled = [(lg, lg.disabled) for lg in loggers]
+        try:
+            logging.config.dictConfig({"version": 1, "disable_existing_loggers": True})
+            logging.shutdown()  # what dictConfig and interpreter exit do to every handler
+            safelog.get_logger(__name__).info("structlog after dictconfig")
+            lines = _sink().read_back(timeout=20)
+        finally:
+            for lg, was in disabled:
+                lg.disabled = was
         assert len(_events(lines, "exported %d pages")) == 1
         assert len(_events(lines, "structlog after dictconfig")) == 1
         assert not any(CANARY in line for line in lines), "canary reached CloudWatch"

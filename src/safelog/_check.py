@@ -1164,12 +1164,26 @@ def check_paths(
 # Output holds codes, positions, paths and the fixed texts of RULES only.
 
 
+def _shown_path(path: str) -> str:
+    """
+    *path* with every non-printable character as a ``\\x``/``\\u`` escape.
+
+    A file name can hold CR, ESC sequences or bidi overrides that rewrite or
+    hide a finding line in a terminal or a CI log; surrogates (undecodable
+    bytes of a file name) would make printing fail. Backslashes stay as they
+    are: they separate Windows paths. The JSON formats escape these already.
+    """
+    if path.isprintable():
+        return path
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in path)
+
+
 def format_text(report: CheckReport) -> str:
     """One line per finding plus its hint, then a summary."""
     out = []
     for f in report.findings:
         rule = f.rule
-        out.append(f"{f.path}:{f.line}:{f.column}: {f.code} {rule.message}")
+        out.append(f"{_shown_path(f.path)}:{f.line}:{f.column}: {f.code} {rule.message}")
         out.append(f"    hint: {rule.hint}")
     files = len({f.path for f in report.findings})
     if report.findings:
@@ -1226,7 +1240,7 @@ def format_github(report: CheckReport) -> str:
     for f in report.findings:
         rule = f.rule
         props = (
-            f"file={_gh_escape(f.path, prop=True)},line={f.line},col={f.column},"
+            f"file={_gh_escape(_shown_path(f.path), prop=True)},line={f.line},col={f.column},"
             f"title={_gh_escape(f'safelog {f.code} ({rule.name})', prop=True)}"
         )
         message = _gh_escape(f"{rule.message}. Hint: {rule.hint}", prop=False)

@@ -478,7 +478,7 @@ def _normalise(exc_info: Any) -> BaseException | type | None:
         tp = exc_info[0]
         if value is None and issubclass(type(tp), type) and issubclass(tp, BaseException):
             # sys.unraisablehook may pass a type without a value.
-            return tp
+            return tp  # type: ignore[no-any-return]
     return None
 
 
