@@ -222,11 +222,12 @@ def _coerce_level(level: object) -> int:
     if type(level) is int:
         return level
     if type(level) is str:
-        return _NAME_TO_LEVEL.get(level.upper(), logging.INFO)
+        return NAME_TO_LEVEL.get(level.upper(), logging.INFO)
     return logging.INFO
 
 
-_NAME_TO_LEVEL = {
+#: Level names safelog understands (in configure() and log()), upper case.
+NAME_TO_LEVEL = {
     "DEBUG": logging.DEBUG,
     "INFO": logging.INFO,
     "WARNING": logging.WARNING,

@@ -50,14 +50,7 @@ __all__ = [
 ]
 
 _SERVICE = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
-_LEVELS = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "WARN": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL,
-}
+_LEVELS = _chain_module.NAME_TO_LEVEL
 _TRUE = frozenset({"1", "true", "yes", "on", "stderr"})
 _FALSE = frozenset({"0", "false", "no", "off", "none", ""})
 _DEFAULT_SHUTDOWN_TIMEOUT = 5.0
