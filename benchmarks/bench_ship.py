@@ -125,9 +125,13 @@ def bench_safelog(endpoint: str, n: int, *, write_only: bool) -> dict[str, Any]:
     group = f"/bench/sl-{uuid.uuid4().hex[:8]}"
     counter = Counter()
     cw = safelog.CloudWatch(log_group=group, client=lambda: client(endpoint, counter))
-    safelog.configure(service="bench", console=False, fields={"page_id": safelog.Id()}, cloudwatch=cw)
+    safelog.configure(
+        service="bench", console=False, fields={"page_id": safelog.Id()}, cloudwatch=cw
+    )
     sink = next(
-        s for s in _config.current_state().chain.dispatcher.sinks if isinstance(s, _shipper.CloudWatchSink)
+        s
+        for s in _config.current_state().chain.dispatcher.sinks
+        if isinstance(s, _shipper.CloudWatchSink)
     )
     log = safelog.get_logger("bench")
     if write_only:
@@ -156,9 +160,13 @@ def bench_down(n: int, *, write_only: bool) -> dict[str, Any]:
     cw = safelog.CloudWatch(
         log_group="/bench/down", endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1"
     )
-    safelog.configure(service="bench", console=False, fields={"page_id": safelog.Id()}, cloudwatch=cw)
+    safelog.configure(
+        service="bench", console=False, fields={"page_id": safelog.Id()}, cloudwatch=cw
+    )
     sink = next(
-        s for s in _config.current_state().chain.dispatcher.sinks if isinstance(s, _shipper.CloudWatchSink)
+        s
+        for s in _config.current_state().chain.dispatcher.sinks
+        if isinstance(s, _shipper.CloudWatchSink)
     )
     log = safelog.get_logger("bench")
     if write_only:
@@ -168,6 +176,13 @@ def bench_down(n: int, *, write_only: bool) -> dict[str, Any]:
     retries = sink.stats()["cloudwatch_retries"]
     safelog.shutdown(timeout=0.5)
     return {"caller": pct(samples), "retries": retries}
+
+
+def configure(cw: safelog.CloudWatch) -> Any:
+    fields = {"page_id": safelog.Id()}
+    safelog.configure(service="bench", console=False, fields=fields, cloudwatch=cw)
+    sinks = _config.current_state().chain.dispatcher.sinks
+    return next(s for s in sinks if isinstance(s, _shipper.CloudWatchSink))
 
 
 def fill(batches: list[tuple[int, int]]) -> tuple[float, float, str]:
@@ -201,24 +216,42 @@ def main() -> None:
     down_full = bench_down(n, write_only=False)
 
     print(f"\n{n:,} events to one moto server on 127.0.0.1 (us = microseconds)\n")
-    print(f"{'':<38} {'p50 us':>8} {'p99 us':>8} {'max us':>9} {'events/s':>10} {'puts':>6} {'stored':>7}")
+    head = ("p50 us", "p99 us", "max us", "events/s", "puts", "stored")
+    print(
+        f"{'':<38} {head[0]:>8} {head[1]:>8} {head[2]:>9} {head[3]:>10} {head[4]:>6} {head[5]:>7}"
+    )
     print(row("watchtower: logger.info(msg)", wt))
     print(row("safelog: sink.write(line)", sl_write))
     print(row("safelog: log.info(...) full chain", sl_full))
     print(row("safelog down: sink.write(line)", down_write))
     print(row("safelog down: log.info(...) full chain", down_full))
     print(f"\nsafelog dropped (healthy): {sl_write['dropped']} and {sl_full['dropped']}")
-    print(f"watchtower stored {wt['stored']:,} of {n:,}; safelog stored {sl_write['stored']:,} and {sl_full['stored']:,}")
+    print(
+        f"watchtower stored {wt['stored']:,} of {n:,}; "
+        f"safelog stored {sl_write['stored']:,} and {sl_full['stored']:,}"
+    )
     lo, mean, binding = fill(sl_write["batches"])
     lo2, mean2, binding2 = fill(sl_full["batches"])
+    ratios = [
+        ("end-to-end events/s, safelog write / watchtower", sl_write["eps"] / wt["eps"], ">= 1.0"),
+        ("end-to-end events/s, safelog chain / watchtower", sl_full["eps"] / wt["eps"], ">= 1.0"),
+        (
+            "caller p99 down / healthy, sink.write",
+            down_write["caller"][1] / sl_write["caller"][1],
+            "<= 1.5",
+        ),
+        (
+            "caller p99 down / healthy, full chain",
+            down_full["caller"][1] / sl_full["caller"][1],
+            "<= 1.5",
+        ),
+    ]
     print("\nratios (target):")
-    print(f"  end-to-end events/s, safelog write / watchtower  {sl_write['eps'] / wt['eps']:6.2f}x  (>= 1.0)")
-    print(f"  end-to-end events/s, safelog chain / watchtower  {sl_full['eps'] / wt['eps']:6.2f}x  (>= 1.0)")
-    print(f"  caller p99 down / healthy, sink.write            {down_write['caller'][1] / sl_write['caller'][1]:6.2f}x  (<= 1.5)")
-    print(f"  caller p99 down / healthy, full chain            {down_full['caller'][1] / sl_full['caller'][1]:6.2f}x  (<= 1.5)")
+    for label, value, target in ratios:
+        print(f"  {label:<48} {value:6.2f}x  ({target})")
     print(f"  batch fill ({binding} bind), write run: min {lo:.1%} mean {mean:.1%}  (>= 95%)")
     print(f"  batch fill ({binding2} bind), chain run: min {lo2:.1%} mean {mean2:.1%}  (>= 95%)")
-    print(f"  PutLogEvents calls, safelog / watchtower          {sl_write['puts']} / {wt['puts']}")
+    print(f"  PutLogEvents calls, safelog / watchtower: {sl_write['puts']} / {wt['puts']}")
 
 
 if __name__ == "__main__":

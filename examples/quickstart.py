@@ -23,6 +23,7 @@ import uuid
 
 import safelog
 
+
 # -- the service ---------------------------------------------------------------
 
 PAGES = [
@@ -80,7 +81,7 @@ def export(page: dict[str, str], attempt: int) -> None:
         log.exception("export.failed", page_id=page["id"], attempt=attempt)
         return
     # The mistakes of an honest developer in a hurry:
-    log.info(f"exported {page['title']}")  # f-string event -> "<non-constant-event>"
+    log.info(f"exported {page['title']}")  # noqa: G004 -- becomes "<non-constant-event>"
     log.info("export.done", page_id=page["id"], title=page["title"], owner=page["owner"])
     std.warning("slow export for %s", page["owner"])  # %-args are never interpolated
     log.info(

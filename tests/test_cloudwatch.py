@@ -30,10 +30,9 @@ import pytest
 
 import safelog
 
+from cw_validation import MAX_BATCH_BYTES, CloudWatchLimits
 from safelog import _config, _shipper
 from safelog._embedded import EmbeddedMoto
-
-from cw_validation import MAX_BATCH_BYTES, CloudWatchLimits
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +79,7 @@ def limits() -> Iterator[CloudWatchLimits]:
 
 def _client(endpoint: str, limits: CloudWatchLimits | None = None) -> Any:
     import boto3
+
     from botocore.config import Config
 
     client = boto3.session.Session().client(
@@ -227,7 +227,9 @@ class TestDelivery:
         safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
         std = logging.getLogger("svc.jobs")
         std.info("exported %d pages", CANARY)  # would be a TypeError in watchtower
-        loggers = [x for x in logging.Logger.manager.loggerDict.values() if isinstance(x, logging.Logger)]
+        loggers = [
+            x for x in logging.Logger.manager.loggerDict.values() if isinstance(x, logging.Logger)
+        ]
         disabled = [(lg, lg.disabled) for lg in loggers]
         try:
             logging.config.dictConfig({"version": 1, "disable_existing_loggers": True})
@@ -307,7 +309,7 @@ class TestLimits:
     def test_oversized_record_is_cut_to_a_valid_marked_record(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
-        """A record over 1 MB is cut to valid JSON under the limit, marked with its original size."""
+        """A record over 1 MB is cut to valid JSON under the limit, marked with its size."""
         safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
         sink = _sink()
         line = json.dumps(
@@ -426,7 +428,7 @@ class TestFaults:
     def test_full_queue_drops_are_counted_and_reported_once(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
-        """Overflow is counted and reported in one metadata record; delivered = emitted - dropped."""
+        """Overflow is counted and reported in one record; delivered = emitted - dropped."""
         console = io.StringIO()
         cw = _cw(server, limits, max_queue_events=100)
         safelog.configure(service="svc", console=console, cloudwatch=cw)
@@ -470,7 +472,7 @@ class TestFaults:
     def test_outage_then_restart_loses_nothing(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
-        """Events logged while CloudWatch is down arrive after it restarts (state lost and re-created)."""
+        """Events logged while CloudWatch is down arrive after it restarts with empty state."""
         cw = _cw(server, limits, send_interval=0.1)
         safelog.configure(service="svc", console=False, cloudwatch=cw)
         log = safelog.get_logger(__name__)
@@ -494,7 +496,7 @@ class TestFaults:
     def test_shutdown_with_cloudwatch_down_is_bounded_and_reports_loss(
         self, limits: CloudWatchLimits
     ) -> None:
-        """With CloudWatch down, shutdown() returns by its deadline and reports every unsent line."""
+        """With CloudWatch down, shutdown() returns by its deadline and reports every loss."""
         console = io.StringIO()
         port = _free_port()
         cw = safelog.CloudWatch(
@@ -540,7 +542,7 @@ class TestNoLeaks:
     def test_botocore_records_are_never_shipped(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
-        """At DEBUG, the records botocore and urllib3 log while shipping are suppressed, not shipped."""
+        """At DEBUG, records botocore and urllib3 log while shipping are suppressed."""
         safelog.configure(
             service="svc", console=False, level="DEBUG", cloudwatch=_cw(server, limits)
         )
@@ -615,7 +617,7 @@ class TestProcessExit:
         assert delivered == 3000
 
     def test_sigterm_flushes_then_dies_by_sigterm(self, server: EmbeddedMoto) -> None:
-        """On SIGTERM (no handler of the service's own) queued events ship, then the process dies by SIGTERM."""
+        """On SIGTERM (no service handler) queued events ship, then the process dies by it."""
         group = _group()
         body = """
         for _ in range(N): log.info('before.sigterm')
@@ -662,15 +664,15 @@ class TestProcessExit:
             signal.signal(signal.SIGTERM, previous)
 
     def test_exit_with_cloudwatch_unresponsive_is_bounded_and_reports_loss(self) -> None:
-        """With CloudWatch accepting connections but never answering, exit takes the deadline and reports every loss."""
+        """With CloudWatch hanging, exit takes the deadline and reports every loss."""
         with socket.socket() as hole:
             hole.bind(("127.0.0.1", 0))
             hole.listen(64)  # accepts in the kernel, never answers
             url = f"http://127.0.0.1:{hole.getsockname()[1]}"
             body = """
             safelog.shutdown()
-            safelog.configure(service="child", console=False, shutdown_timeout=1.5,
-                cloudwatch=safelog.CloudWatch(log_group=GROUP, endpoint_url=URL, region="us-east-1"))
+            cw = safelog.CloudWatch(log_group=GROUP, endpoint_url=URL, region="us-east-1")
+            safelog.configure(service="child", console=False, shutdown_timeout=1.5, cloudwatch=cw)
             log = safelog.get_logger("child")
             for _ in range(N): log.info('never.delivered')
             """
@@ -684,7 +686,7 @@ class TestProcessExit:
 
 class TestFork:
     def test_forked_children_ship_their_own_events(self, server: EmbeddedMoto) -> None:
-        """multiprocessing (fork) and os.fork children each ship their events from their own stream."""
+        """multiprocessing (fork) and os.fork children ship their events from own streams."""
         group = _group()
         body = """
         import multiprocessing as mp

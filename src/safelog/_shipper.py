@@ -182,7 +182,7 @@ def _get_transport_class() -> Any:
         return _transport_class
     import watchtower
 
-    class Transport(watchtower.CloudWatchLogHandler):  # type: ignore[misc]
+    class Transport(watchtower.CloudWatchLogHandler):  # type: ignore[misc,unused-ignore]
         """
         One stream's sender. Built with ``create_log_group=False`` and no
         retention or tags, so the constructor does no network I/O; never
@@ -202,9 +202,15 @@ def _get_transport_class() -> Any:
             self.retention = retention
             self.retention_applied = retention is None
 
+        def _call(self, method: str, **kwargs: Any) -> None:
+            # watchtower's: swallows "already exists" (untyped upstream).
+            handler: Any = self
+            handler._idempotent_call(method, **kwargs)
+
         def put(self, events: list[dict[str, Any]]) -> Any:
             # No sequenceToken: CloudWatch ignores it since 2023.
-            return self.cwl_client.put_log_events(
+            handler: Any = self
+            return handler.cwl_client.put_log_events(
                 logGroupName=self.log_group_name,
                 logStreamName=self.log_stream_name,
                 logEvents=events,
@@ -213,7 +219,7 @@ def _get_transport_class() -> Any:
         def ensure_stream(self) -> None:
             """Create the stream, and the group first if it is missing."""
             try:
-                self._idempotent_call(
+                self._call(
                     "create_log_stream",
                     logGroupName=self.log_group_name,
                     logStreamName=self.log_stream_name,
@@ -221,9 +227,9 @@ def _get_transport_class() -> Any:
             except Exception as exc:
                 if _classify(exc) != _MISSING:
                     raise
-                self._idempotent_call("create_log_group", logGroupName=self.log_group_name)
+                self._call("create_log_group", logGroupName=self.log_group_name)
                 self.retention_applied = self.retention is None
-                self._idempotent_call(
+                self._call(
                     "create_log_stream",
                     logGroupName=self.log_group_name,
                     logStreamName=self.log_stream_name,
@@ -231,7 +237,7 @@ def _get_transport_class() -> Any:
 
         def apply_retention(self) -> None:
             self.retention_applied = True
-            self._idempotent_call(
+            self._call(
                 "put_retention_policy",
                 logGroupName=self.log_group_name,
                 retentionInDays=self.retention,

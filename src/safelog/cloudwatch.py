@@ -56,6 +56,13 @@ def _positive_float(value: object, option: str, upper: float) -> float:
     return float(value)
 
 
+def _bool(value: object, option: str) -> bool:
+    if type(value) is not bool:
+        msg = f"{option}: must be True or False"
+        raise ConfigurationError(msg)
+    return value
+
+
 def _check_stream_template(template: object) -> str:
     if type(template) is not str or not template:
         msg = "stream: must be a non-empty template string"
@@ -117,12 +124,12 @@ class CloudWatch:
     def __init__(
         self,
         log_group: str,
+        *,
         stream: str = "{service}/{hostname}/{pid}",
         retention_days: int | None = None,
         client: Any = None,
         endpoint_url: str | None = None,
         region: str | None = None,
-        *,
         max_queue_events: int = 100_000,
         max_queue_bytes: int = 64 * 1024 * 1024,
         send_interval: float = 1.0,
@@ -136,7 +143,7 @@ class CloudWatch:
         if retention_days is not None and (
             type(retention_days) is not int or retention_days not in RETENTION_DAYS
         ):
-            msg = "retention_days: must be None or a value CloudWatch accepts (1, 3, 5, 7, 14, 30, ...)"
+            msg = "retention_days: must be None or a value CloudWatch accepts (1, 3, 7, 30, ...)"
             raise ConfigurationError(msg)
         self.retention_days = retention_days
         if client is not None and (endpoint_url is not None or region is not None):
@@ -161,14 +168,11 @@ class CloudWatch:
         self.max_queue_events = _positive_int(max_queue_events, "max_queue_events", 10_000_000)
         self.max_queue_bytes = _positive_int(max_queue_bytes, "max_queue_bytes", 2**34)
         self.send_interval = _positive_float(send_interval, "send_interval", 300.0)
-        if type(handle_sigterm) is not bool:
-            msg = "handle_sigterm: must be True or False"
-            raise ConfigurationError(msg)
-        self.handle_sigterm = handle_sigterm
+        self.handle_sigterm = _bool(handle_sigterm, "handle_sigterm")
 
     def create_sink(self, metadata: Mapping[str, Any]) -> CloudWatchSink:
         """The sink `safelog.configure` adds; no network I/O happens here."""
-        from ._shipper import CloudWatchSink  # noqa: PLC0415 -- keeps the shipper out of import safelog
+        from ._shipper import CloudWatchSink
 
         return CloudWatchSink(self, metadata)
 
@@ -182,8 +186,9 @@ class CloudWatch:
                 return self.client
             factory: Callable[[], Any] = self.client
             return factory()
-        import boto3  # noqa: PLC0415 -- heavy and optional at import time
-        from botocore.config import Config  # noqa: PLC0415
+        import boto3
+
+        from botocore.config import Config
 
         config = Config(
             # The shipper retries with its own jittered backoff and deadline.
