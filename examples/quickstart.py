@@ -23,6 +23,8 @@ import uuid
 
 import safelog
 
+from safelog.testing import find_leaks
+
 
 # -- the service ---------------------------------------------------------------
 
@@ -81,8 +83,11 @@ def export(page: dict[str, str], attempt: int) -> None:
         log.exception("export.failed", page_id=page["id"], attempt=attempt)
         return
     # The mistakes of an honest developer in a hurry:
-    log.info(f"exported {page['title']}")  # noqa: G004 -- becomes "<non-constant-event>"
-    log.info("export.done", page_id=page["id"], title=page["title"], owner=page["owner"])
+    # Shown on purpose: the f-string event becomes "<non-constant-event>".
+    log.info(f"exported {page['title']}")  # safelog: ignore[SL101] -- demo  # noqa: G004
+    log.info(  # safelog: ignore[SL301] -- demo: undeclared fields are dropped
+        "export.done", page_id=page["id"], title=page["title"], owner=page["owner"]
+    )
     std.warning("slow export for %s", page["owner"])  # %-args are never interpolated
     log.info(
         "export.finished",
@@ -154,11 +159,20 @@ def run(log_group: str, endpoint: str | None, region: str | None) -> int:
         record = json.loads(message)
         extra = {k: v for k, v in record.items() if k not in SHOWN_ELSEWHERE}
         print(f"  {record.get('level', '?'):<8} {record.get('event')!s:<22} {json.dumps(extra)}")
-    found = [s for s in PLANTED if any(s in m for m in stored)]
     print()
-    if found or not stored:
+    return verdict(stored)
+
+
+def verdict(stored: list[str]) -> int:
+    """Print the one-line verdict on what CloudWatch stored; 0 if no planted content."""
+    # Raw, JSON-escaped, URL-encoded, base64, case-folded, fragments: every
+    # encoding safelog.testing knows, not just the plain text.
+    leaks = find_leaks(stored, *PLANTED, sink="cloudwatch")
+    if leaks or not stored:
         # The planted strings are the demo's own synthetic data.
-        print(f"VERDICT: FAIL - {len(found)} planted strings reached CloudWatch: {found}")
+        print(f"VERDICT: FAIL - {len(leaks)} planted strings reached CloudWatch:")
+        for leak in leaks:
+            print(f"  {leak}")
         return 1
     print(
         f"VERDICT: OK - none of the {len(PLANTED)} planted titles, bodies and emails is in "

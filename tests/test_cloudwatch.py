@@ -721,3 +721,49 @@ class TestFork:
         assert len(pids) == 5
         streams = _client(server.endpoint_url).describe_log_streams(logGroupName=group)
         assert len(streams["logStreams"]) == 5
+
+
+class TestQuickstart:
+    """The README's demo (`make demo` runs examples/quickstart.py)."""
+
+    def test_demo_ships_and_reads_back_metadata_only(self) -> None:
+        """The demo exits 0, shows what CloudWatch stored, and no planted content is in it."""
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+        assert "VERDICT: OK" in proc.stdout
+        assert "export.failed" in proc.stdout
+        assert "__main__.ExportError" in proc.stdout
+        planted = _quickstart().PLANTED
+        assert planted
+        for text in planted:
+            # The demo's planted strings are synthetic: naming them is allowed.
+            assert text not in proc.stdout, text
+            assert text not in proc.stderr, text
+
+    def test_verdict_fails_when_planted_content_is_stored(self, capsys) -> None:
+        """The verdict is not a formality: one planted title in a stored record fails it."""
+        qs = _quickstart()
+        stored = [json.dumps({"event": "export.done", "title": qs.PLANTED[0]})]
+        assert qs.verdict(stored) == 1
+        assert "VERDICT: FAIL" in capsys.readouterr().out
+        assert qs.verdict([json.dumps({"event": "export.done"})]) == 0
+        assert qs.verdict([]) == 1  # nothing stored proves nothing
+
+
+def _quickstart() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "quickstart_demo", ROOT / "examples" / "quickstart.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -122,6 +122,11 @@ KINDS_ACCEPTED = {
 }
 
 
+def _check_nothing_logged(records: Records) -> None:
+    # configure() made no network call and nothing was logged.
+    assert records == []
+
+
 def _check_stdlib_capture(records: Records) -> None:
     by_line = [(r["logger"], r["event"], r.get("dropped")) for r in records]
     assert by_line == [
@@ -161,6 +166,12 @@ EXPECTED: dict[str, tuple[tuple[str, ...], Callable[[Records], None], tuple[str,
         ("api.example.com", "zoe", "delete my account", "comment"),
         _check_stdlib_capture,
         ("planted customer content in the logs: none",),
+    ),
+    "cloudwatch_operations.py": (
+        (),
+        _check_nothing_logged,
+        # docs/operations.md: the loss counters exist, all zero, offline.
+        ("cloudwatch_dropped_overflow = 0",),
     ),
     "web_service.py": (
         ("salary review", "acme-corp-customer-4711", "three"),
