@@ -40,7 +40,7 @@ import structlog
 import safelog
 
 
-TEXT_2K = ("Quarterly roadmap – draft for Zoë's team. " * 60)[:2048]
+TEXT_2K = ("Quarterly roadmap – draft for Zoë's team. " * 60)[:2048]  # noqa: RUF001 -- real text
 FIELDS: dict[str, Any] = {
     "page_count": 3,
     "attempt": 2,
@@ -125,7 +125,7 @@ def _powertools() -> tuple[Any, Any]:
     log = Logger(
         service="powertools-bench", level="INFO", logger_handler=logging.StreamHandler(NullText())
     )
-    log._logger.propagate = False  # noqa: SLF001 -- keep its records out of safelog's root
+    log._logger.propagate = False
     return log, log
 
 
@@ -237,7 +237,7 @@ def ratios(samples: Samples) -> list[tuple[str, float, float]]:
     """(target, median of per-round ratios, limit)."""
     out = []
     for name, num, den, which, limit in TARGETS:
-        per_round = [a / b for a, b in zip(samples[num][which], samples[den][which])]
+        per_round = [a / b for a, b in zip(samples[num][which], samples[den][which], strict=True)]
         out.append((name, statistics.median(per_round), limit))
     return out
 
@@ -245,8 +245,10 @@ def ratios(samples: Samples) -> list[tuple[str, float, float]]:
 def render(samples: Samples, rounds: int, n: int) -> str:
     res = medians(samples)
     lines = [
-        f"Per-call cost, median of {rounds} interleaved rounds of {n} calls "
-        f"(Python {sys.version.split()[0]}):",
+        (
+            f"Per-call cost, median of {rounds} interleaved rounds of {n} calls "
+            f"(Python {sys.version.split()[0]}):"
+        ),
         "",
         "| case | enabled (µs/call) | disabled level (µs/call) |",
         "|---|---:|---:|",

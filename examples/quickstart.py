@@ -21,6 +21,8 @@ import sys
 import time
 import uuid
 
+from typing import Any
+
 import safelog
 
 from safelog.testing import find_leaks
@@ -196,15 +198,15 @@ def read_back(group: str, prefix: str, endpoint: str | None, region: str | None)
     ]
     if not stream_names:
         return []
-    events: list[dict[str, object]] = []
-    kwargs: dict[str, object] = {"logGroupName": group, "logStreamNames": stream_names}
+    events: list[Any] = []
+    kwargs: dict[str, Any] = {"logGroupName": group, "logStreamNames": stream_names}
     while True:
         page = client.filter_log_events(**kwargs)
         events.extend(page["events"])
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    events.sort(key=lambda e: e["timestamp"])  # type: ignore[arg-type,return-value]
+    events.sort(key=lambda e: e["timestamp"])
     return [str(e["message"]) for e in events]
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from typing import Any
+
 import structlog
 
 
@@ -18,7 +20,7 @@ logger = logging.getLogger(__name__)
 PAGE_EXPORTED = "page_exported"
 
 
-def examples(page, request, response, outcome):
+def examples(page: Any, request: Any, response: Any, outcome: Any) -> None:
     # --8<-- [start:sl101]
     log.info("page_exported", page_id=page.id)
     # --8<-- [end:sl101]

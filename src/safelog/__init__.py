@@ -9,8 +9,8 @@ sink. Only declared fields of declared kinds leave the process.
 from __future__ import annotations
 
 from ._config import configure, get_logger, is_configured, self_check, shutdown, stats
-from .cloudwatch import CloudWatch
 from ._hooks import install_asyncio_handler
+from .cloudwatch import CloudWatch
 from .policy import (
     Bool,
     ConfigurationError,
