@@ -564,8 +564,10 @@ class CloudWatchSink:
                 continue
             rejected = _count_rejected(response, len(events))
             self.batch_weights.append((len(batch), weight))
-            self._finish(batch, delivered=len(batch) - rejected, rejected=rejected)
+            # Setup first: once a flush() sees the batch done, the group is
+            # fully configured (retention is one call per process).
             self._apply_retention()
+            self._finish(batch, delivered=len(batch) - rejected, rejected=rejected)
             return
 
     def _apply_retention(self) -> None:
