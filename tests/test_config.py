@@ -525,3 +525,30 @@ class TestIssueExample:
         assert first["dropped"] == 1
         assert second["event"] == "also sanitized %s"
         assert CANARY not in console.text
+
+
+class TestStructlogDefaultsAtImport:
+    def test_structlog_logger_bound_before_configure_follows_it(self, console) -> None:
+        """structlog.get_logger().bind() at import time reaches the chain configured later."""
+        _config._install_structlog_defaults()
+        early = structlog.get_logger("app").bind(component="worker")
+        safelog.configure(
+            service="svc",
+            fields={"page_count": safelog.Int()},
+            console=console.stream,
+            level="WARNING",
+        )
+        early.info("below_the_level", email=CANARY)
+        early.warning("login_failed", email=CANARY, page_count=1)
+        (record,) = console.records()
+        assert record["event"] == "login_failed"
+        assert record["page_count"] == 1
+        assert record["dropped"] == 2  # email and the bound component
+        assert CANARY not in console.text
+
+    def test_a_service_that_configured_structlog_itself_is_left_alone(self) -> None:
+        """If structlog is already configured when safelog loads, safelog changes nothing."""
+        structlog.configure(processors=[structlog.processors.KeyValueRenderer()])
+        before = structlog.get_config()
+        _config._install_structlog_defaults()
+        assert structlog.get_config() == before

@@ -43,7 +43,7 @@ Processor = Callable[[Any, str, dict[str, Any]], Any]
 class Chain:
     """The configured processors plus the dispatcher they feed."""
 
-    __slots__ = ("active", "dispatcher", "internal_errors", "metadata", "processors")
+    __slots__ = ("active", "dispatcher", "internal_errors", "metadata", "min_level", "processors")
 
     def __init__(
         self,
@@ -58,6 +58,8 @@ class Chain:
         #: False once `safelog.shutdown` retired this chain: loggers still
         #: holding it (bound before a reconfigure) use the current one.
         self.active = True
+        #: The configured level, for loggers whose class was made without it.
+        self.min_level = logging.DEBUG
 
     def run(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> None:
         """Process *event_dict* and emit it; never raises."""
@@ -88,6 +90,13 @@ class Chain:
 
 
 _LEVEL_NAMES = frozenset({"debug", "info", "warning", "error", "critical"})
+_LEVEL_NO = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+    "critical": logging.CRITICAL,
+}
 
 
 def _no_current_chain() -> Chain:  # pragma: no cover -- replaced by _config at import
@@ -115,8 +124,9 @@ class SinkLogger:
 
     __slots__ = ("chain", "name")
 
-    def __init__(self, name: str | None, chain: Chain) -> None:
+    def __init__(self, name: str | None, chain: Chain | None) -> None:
         self.name = name
+        # None: follow whatever configuration is current at each call.
         self.chain = chain
 
     def _foreign(self, level: str, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
@@ -183,12 +193,15 @@ def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
         if type(module) is not str or is_infra(module):
             frame = find_caller(frame)
         logger = bound._logger
-        try:
-            chain = logger.chain
-            if not chain.active:
-                chain = current_chain()
-        except AttributeError:  # a foreign wrapped logger (structlog reconfigured)
+        chain: Chain | None = getattr(logger, "chain", None)
+        if chain is None or not chain.active:
+            # No chain of its own -- made before configure() (safelog's
+            # import-time structlog defaults) or by a foreign factory -- or a
+            # retired one: the current configuration decides.
             chain = current_chain()
+            # Its class filtered by another (or no) configuration's level.
+            if _LEVEL_NO.get(method_name, logging.INFO) < chain.min_level:
+                return
         origin = CallOrigin(getattr(logger, "name", None), frame)
     except Exception as exc:  # noqa: BLE001 -- a hostile key or context: never raise
         chain = chain_of(bound._logger)

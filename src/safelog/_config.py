@@ -207,6 +207,7 @@ def _build(
         JSONLineRenderer(),
     ]
     chain = Chain(processors, Dispatcher(sinks), metadata)
+    chain.min_level = level
     return _State(
         chain=chain,
         policy_filter=policy_filter,
@@ -514,7 +515,7 @@ class _StructlogFactory:
 
     __slots__ = ("chain",)
 
-    def __init__(self, chain: Chain) -> None:
+    def __init__(self, chain: Chain | None) -> None:
         self.chain = chain
 
     def __call__(self, *args: Any) -> SinkLogger:
@@ -687,3 +688,29 @@ if hasattr(os, "register_at_fork"):
 
 
 _chain_module.current_chain = lambda: current_state().chain
+
+
+def _install_structlog_defaults() -> None:
+    """
+    Point structlog at safelog as soon as safelog is imported, unless the
+    service configured structlog itself already.
+
+    ``log = structlog.get_logger().bind(...)`` at module level runs before
+    `configure`; without this, such a logger keeps structlog's default
+    chain (a console renderer on stdout, every value included) for good.
+    Its wrapped logger has no chain of its own, so every call goes to the
+    chain that is current then: the safe default before `configure`, the
+    configured one after.
+    """
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[],
+        wrapper_class=bound_logger_class(logging.DEBUG),
+        logger_factory=_StructlogFactory(None),
+        context_class=dict,
+        cache_logger_on_first_use=False,
+    )
+
+
+_install_structlog_defaults()
