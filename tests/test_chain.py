@@ -402,3 +402,43 @@ class TestRedTeamRegressions:
         assert len(records) == 2
         assert CANARY not in console.text
         assert records[1]["module"] is None
+
+
+class TestControlFlowExceptions:
+    def _hostile_logger(self, console, exc: BaseException) -> Any:
+        armed = False
+
+        class Raising(str):
+            __slots__ = ()
+
+            def __eq__(self, other: object) -> bool:
+                if armed:
+                    raise exc
+                return str.__eq__(self, other)
+
+            def __hash__(self) -> int:
+                return hash("page_count")
+
+        log = _configure(console).bind(**{Raising("zz"): 1})
+        armed = True
+        return log
+
+    def test_custom_base_exception_from_a_hostile_key_never_reaches_the_caller(
+        self, console
+    ) -> None:
+        """A BaseException subclass raised inside the chain becomes a marker record."""
+
+        class Boom(BaseException):
+            pass
+
+        log = self._hostile_logger(console, Boom(CANARY))
+        log.info("evt", page_count=2)
+        (record,) = console.records()
+        assert record["event"] == MARKER_INTERNAL
+        assert CANARY not in console.text
+
+    def test_keyboard_interrupt_still_interrupts(self, console) -> None:
+        """Ctrl-C during a log call is the interpreter's control flow: it passes through."""
+        log = self._hostile_logger(console, KeyboardInterrupt())
+        with pytest.raises(KeyboardInterrupt):
+            log.info("evt", page_count=2)

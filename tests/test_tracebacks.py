@@ -969,3 +969,34 @@ class TestExample:
         assert warned["error"]["type"] == "UserWarning"
         assert callback["event"] == "exception_in_callback"
         assert callback["error"]["type"] == "ValueError"
+
+
+class TestRuntimeTypeNames:
+    """Exception classes made at runtime may carry data in their names."""
+
+    def test_class_named_from_data_shows_its_nearest_code_base(self) -> None:
+        """type("T" + data, (ValueError,), {}) is recorded as ValueError, never by its name."""
+        secret = "T" + uuid.uuid4().hex
+        made = type(secret, (ValueError,), {})
+        rec = tracebacks.exception_record(made("x"))
+        assert rec is not None
+        assert rec["type"] == "ValueError"
+        assert secret not in json.dumps(rec)
+
+    def test_class_defined_in_a_function_keeps_its_name(self) -> None:
+        """A class statement inside a function is code: its qualified name is kept."""
+
+        class LocalError(Exception):
+            pass
+
+        rec = tracebacks.exception_record(LocalError())
+        assert rec is not None
+        assert rec["type"].endswith(
+            "test_class_defined_in_a_function_keeps_its_name.<locals>.LocalError"
+        )
+
+    def test_module_level_class_keeps_its_name(self) -> None:
+        """A class of a module's namespace keeps module and qualified name."""
+        rec = tracebacks.exception_record(json.JSONDecodeError("m", "doc", 0))
+        assert rec is not None
+        assert rec["type"] == "json.decoder.JSONDecodeError"

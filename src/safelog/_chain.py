@@ -68,7 +68,11 @@ class Chain:
             for proc in self.processors:
                 result = proc(logger, method_name, result)
             line = result if type(result) is str else self.fallback_line(method_name, None)
-        except Exception as exc:  # noqa: BLE001 -- fail open on delivery
+        except BaseException as exc:
+            # A hostile __eq__ can raise any BaseException subclass; only the
+            # interpreter's own control flow passes through.
+            if issubclass(type(exc), _PASS_THROUGH):
+                raise
             line = self.fallback_line(method_name, exc)
         self.dispatcher.emit(line)
 
@@ -90,6 +94,7 @@ class Chain:
 
 
 _LEVEL_NAMES = frozenset({"debug", "info", "warning", "error", "critical"})
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _LEVEL_NO = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -203,7 +208,9 @@ def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
             if _LEVEL_NO.get(method_name, logging.INFO) < chain.min_level:
                 return
         origin = CallOrigin(getattr(logger, "name", None), frame)
-    except Exception as exc:  # noqa: BLE001 -- a hostile key or context: never raise
+    except BaseException as exc:
+        if issubclass(type(exc), _PASS_THROUGH):
+            raise
         chain = chain_of(bound._logger)
         chain.dispatcher.emit(chain.fallback_line(method_name, exc))
         return

@@ -83,6 +83,8 @@ _CONTEXT = BaseException.__dict__["__context__"]
 _SUPPRESS = BaseException.__dict__["__suppress_context__"]
 _ERRNO = OSError.__dict__["errno"]
 _TYPE_QUALNAME = type.__dict__["__qualname__"]
+_TYPE_MRO = type.__dict__["__mro__"]
+_TYPE_DICT = type.__dict__["__dict__"]
 _TYPE_MODULE = type.__dict__["__module__"]
 _BaseExceptionGroup: type | None = getattr(builtins, "BaseExceptionGroup", None)
 _MEMBERS = None if _BaseExceptionGroup is None else _BaseExceptionGroup.__dict__["exceptions"]
@@ -137,7 +139,47 @@ def _compute_type_name(tp: object) -> str:
         return qualname
     if not _is_dotted_name(module, code_parts=False):
         return f"{MARKER_NAME}.{qualname}"
+    if not _defined_in_code(tp, module, qualname):
+        # Made at runtime -- type(name_from_data, bases, ns) -- so its name
+        # may be data: name the nearest base that is a class of code.
+        try:
+            bases = _TYPE_MRO.__get__(tp)[1:]
+        except Exception:  # noqa: BLE001
+            return MARKER_NAME
+        for base in bases:
+            name = qualified_type_name(base)
+            if not name.startswith(MARKER_NAME):
+                return name
+        return MARKER_NAME
     return f"{module}.{qualname}"
+
+
+def _defined_in_code(tp: object, module: str, qualname: str) -> bool:
+    """
+    Whether *tp* is what its module's namespace calls *qualname*, or its
+    qualname is a literal of the module's source (classes inside functions).
+    """
+    mod = sys.modules.get(module)
+    if mod is None:
+        return False
+    obj: object = mod
+    try:
+        for part in qualname.split("."):
+            # Plain dict lookups: no module __getattr__, no descriptors.
+            ns = mod.__dict__ if obj is mod else _TYPE_DICT.__get__(obj)
+            obj = ns.get(part)
+            if obj is None:
+                break
+        if obj is tp:
+            return True
+    except Exception:  # noqa: BLE001, S110 -- an odd namespace: try the source
+        pass
+    filename = getattr(mod, "__file__", None)
+    if type(filename) is str and filename.endswith(".py"):
+        from . import _callsite
+
+        return qualname in _callsite.file_pool(filename)
+    return False
 
 
 def _code_name(code: CodeType) -> str:
