@@ -62,6 +62,10 @@ def export(log: Any) -> None:
 
 def structlog_before() -> str:
     out = io.StringIO()
+    # Only because this script also imports safelog: importing safelog points
+    # structlog's defaults (its wrapper class) at safelog. A real "before"
+    # service has no safelog; give plain structlog its own wrapper back.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     # --8<-- [start:structlog-before]
     structlog.configure(
         processors=[

@@ -33,6 +33,7 @@ import safelog
 from cw_validation import MAX_BATCH_BYTES, CloudWatchLimits
 from safelog import _config, _shipper
 from safelog._embedded import EmbeddedMoto
+from safelog.processors import render_json_line
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -280,6 +281,36 @@ class TestDelivery:
         lines = sink.read_back(timeout=20)
         assert [json.loads(x)["n"] for x in lines] == list(range(50))
 
+    def test_read_back_reads_after_a_flush_that_used_the_whole_timeout(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits
+    ) -> None:
+        """A flush that takes all of read_back's timeout still leaves the read its own."""
+        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        for i in range(5):
+            sink.write(json.dumps({"event": "stored", "n": i}))
+        sink.flush(10)
+        limits.hold()  # the next batch hangs, so the flush uses the whole timeout
+        try:
+            sink.write('{"event":"held"}')
+            lines = sink.read_back(timeout=1.0)
+        finally:
+            limits.release()
+        assert len(_events(lines, "stored")) == 5
+
+    def test_batch_sizes_kept_for_benchmarks_are_bounded(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """batch_weights keeps only the most recent batches, however many are sent."""
+        monkeypatch.setattr(_shipper, "_BATCH_WEIGHTS_KEPT", 5, raising=False)
+        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        for i in range(12):
+            sink.write(json.dumps({"event": "one.batch", "n": i}))
+            sink.flush(10)
+        assert sink.stats()["cloudwatch_put_calls"] >= 12
+        assert list(sink.batch_weights) == limits.batches[-5:]
+
 
 class TestLimits:
     def test_batches_respect_count_and_byte_limits_and_fill_them(
@@ -323,6 +354,55 @@ class TestLimits:
         assert "error" not in record
         assert len(lines[0].encode()) <= _shipper.MAX_EVENT_BYTES
         assert safelog.stats()["cloudwatch_cut"] == 1
+
+    def test_cut_record_fits_when_rendering_escapes_characters(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits
+    ) -> None:
+        """A record of characters the renderer escapes (3 bytes to 6) is cut under the limit."""
+        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        line = render_json_line({"event": "escaped", "level": "info", "blob": "\u2028" * 300_000})
+        sink.write(line)
+        for _ in range(20):
+            sink.write('{"event":"after"}')
+        lines = sink.read_back(timeout=5)
+        (record,) = _events(lines, "escaped")
+        assert record[_shipper.CUT_MARKER] == len(line.encode())
+        assert "blob" not in record
+        assert len(_events(lines, "after")) == 20
+        assert max(len(x.encode()) for x in lines) <= _shipper.MAX_EVENT_BYTES
+        assert sink.stats()["cloudwatch_dropped"] == 0
+
+    def test_cut_keeps_escaped_values_that_fit_and_stays_under_the_limit(self) -> None:
+        """Cut sizes are those of the rendered line, for every mix of escaped characters."""
+        sink = safelog.CloudWatch(log_group="/x/cut", handle_sigterm=False).create_sink({})
+        try:
+            for tag in ("\u2028", "\U000e0041", "\x7f", "a"):
+                record = {"event": "e", "a": tag * 150_000, "b": tag * 150_000, "c": "x" * 900_000}
+                line = render_json_line(record)
+                cut, n = sink._cut(line, len(line.encode()))
+                assert n == len(cut.encode()) <= _shipper.MAX_EVENT_BYTES
+                assert json.loads(cut)["event"] == "e"
+        finally:
+            sink.close(0)
+
+    def test_a_record_that_can_never_fit_is_counted_instead_of_blocking(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A queued record over the event limit is counted as invalid; the rest still ships."""
+        console = io.StringIO()
+        safelog.configure(service="svc", console=console, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        monkeypatch.setattr(sink, "_cut", lambda line, size: (line, size))  # a broken cut
+        sink.write(json.dumps({"event": "too.big", "pad": "x" * 1_100_000}))
+        for _ in range(20):
+            sink.write('{"event":"after"}')
+        lines = sink.read_back(timeout=5)
+        assert len(_events(lines, "after")) == 20
+        assert not _events(lines, "too.big")
+        assert sink.stats()["cloudwatch_dropped_invalid"] == 1
+        shown = _losses(console.getvalue().splitlines())
+        assert shown[-1]["cloudwatch_dropped_invalid"] == 1
 
     def test_batches_are_chronological_and_span_under_a_day(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
@@ -383,6 +463,75 @@ class TestFaults:
         for attempt, delay in enumerate(delays, start=1):
             assert 0 <= delay <= min(_shipper._BACKOFF_CAP, _shipper._BACKOFF_BASE * 2**attempt)
         assert len(set(delays)) == 5, "delays are jittered"
+
+    def test_backoff_after_a_very_long_outage_stays_capped(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """After thousands of retries of one batch the delay is still a number under the cap."""
+        monkeypatch.setattr(_shipper, "_BACKOFF_CAP", 0.001)
+        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        for attempt in (1023, 1024, 1100, 10**6):
+            sink._backoff(attempt)
+        assert all(0 <= d <= 0.001 for d in sink.backoff_delays)
+        assert len(sink.backoff_delays) == 4
+
+    def test_an_internal_error_in_the_shipper_loses_nothing(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """An unexpected error in the shipper thread is counted and its batch still delivered."""
+        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        send = sink._send
+        calls = []
+
+        def flaky(batch: Any) -> None:
+            calls.append(len(batch))
+            if len(calls) == 1:
+                raise OverflowError  # what _backoff raised after ~1024 retries
+            send(batch)
+
+        monkeypatch.setattr(sink, "_send", flaky)
+        log = safelog.get_logger(__name__)
+        for _ in range(200):
+            log.info("kept")
+        lines = sink.read_back(timeout=5)
+        stats = sink.stats()
+        assert len(_events(lines, "kept")) == 200
+        assert stats["cloudwatch_delivered"] == 200
+        assert stats["cloudwatch_errors"] == 1
+        assert stats["cloudwatch_dropped"] == 0
+        assert calls[0] == 200
+
+    def test_a_batch_the_shipper_keeps_failing_on_is_counted_then_shipping_goes_on(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A batch that fails inside the shipper 3 times is counted and reported, not retried."""
+        console = io.StringIO()
+        safelog.configure(service="svc", console=console, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        send = sink._send
+
+        def poisoned(batch: Any) -> None:
+            if any('"poison"' in line for _ts, line, _n in batch):
+                raise RuntimeError
+            send(batch)
+
+        monkeypatch.setattr(sink, "_send", poisoned)
+        sink.write('{"event":"poison"}')
+        sink.flush(5)
+        for _ in range(50):
+            sink.write('{"event":"after"}')
+        lines = sink.read_back(timeout=5)
+        stats = sink.stats()
+        assert len(_events(lines, "after")) == 50
+        assert stats["cloudwatch_errors"] == 3
+        assert stats["cloudwatch_dropped_invalid"] == 1
+        assert stats["cloudwatch_delivered"] + stats["cloudwatch_dropped"] == 51 + len(
+            _losses(lines)
+        )
+        shown = _losses(console.getvalue().splitlines())
+        assert shown[-1]["cloudwatch_dropped_invalid"] == 1
 
     def test_unresponsive_cloudwatch_never_blocks_the_caller(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
@@ -721,6 +870,76 @@ class TestFork:
         assert len(pids) == 5
         streams = _client(server.endpoint_url).describe_log_streams(logGroupName=group)
         assert len(streams["logStreams"]) == 5
+
+    def test_multiprocessing_child_that_configures_itself_ships_everything(
+        self, server: EmbeddedMoto, tmp_path: Path
+    ) -> None:
+        """A fork or forkserver child that calls configure() itself flushes before os._exit."""
+        group = _group()
+        script = tmp_path / "mp_child.py"
+        script.write_text(_MP_CHILD)
+        proc = subprocess.run(
+            [sys.executable, str(script), server.endpoint_url, group, "300"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **AWS_ENV},
+            cwd=ROOT,
+            check=False,
+        )
+        assert proc.returncode == 0, "child script failed"
+        assert _reported_drops(proc.stderr) == 0
+        for method in ("fork", "forkserver"):
+            records = _stored(server, f"{group}-{method}")
+            assert sum(1 for r in records if r["event"] == "from.child") == 300, method
+
+    def test_a_slow_client_factory_does_not_hold_up_fork(self, server: EmbeddedMoto) -> None:
+        """os.fork() waits for the SDK import only, never for the user's client factory."""
+        entered, release = threading.Event(), threading.Event()
+        endpoint = server.endpoint_url
+
+        def slow_factory() -> Any:
+            entered.set()
+            release.wait(5)  # e.g. an STS assume-role call
+            return _client(endpoint)
+
+        cw = safelog.CloudWatch(log_group=_group(), client=slow_factory, handle_sigterm=False)
+        safelog.configure(service="svc", console=False, cloudwatch=cw)
+        safelog.get_logger(__name__).info("starts.the.thread")
+        try:
+            assert entered.wait(10)
+            started = time.monotonic()
+            pid = os.fork()
+            if pid == 0:
+                os._exit(0)
+            elapsed = time.monotonic() - started
+            os.waitpid(pid, 0)
+        finally:
+            release.set()
+        assert elapsed < 0.5
+        lines = _sink().read_back(timeout=10)
+        assert len(_events(lines, "starts.the.thread")) == 1
+
+
+_MP_CHILD = """
+import sys, multiprocessing as mp
+import safelog
+
+def work(url, group, n):
+    cw = safelog.CloudWatch(log_group=group, endpoint_url=url, region="us-east-1", send_interval=60)
+    safelog.configure(service="child", console=False, cloudwatch=cw)
+    log = safelog.get_logger("child")
+    for _ in range(n):
+        log.info("from.child")
+
+if __name__ == "__main__":
+    url, group, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    for method in ("fork", "forkserver"):
+        p = mp.get_context(method).Process(target=work, args=(url, f"{group}-{method}", n))
+        p.start()
+        p.join(30)
+        assert p.exitcode == 0, p.exitcode
+"""
 
 
 class TestQuickstart:

@@ -1000,3 +1000,50 @@ class TestRuntimeTypeNames:
         rec = tracebacks.exception_record(json.JSONDecodeError("m", "doc", 0))
         assert rec is not None
         assert rec["type"] == "json.decoder.JSONDecodeError"
+
+    def test_frames_of_execd_code_show_no_data_built_names(self) -> None:
+        """A function made by exec from data raises: its frame names neither it nor its module."""
+        secret = "f" + uuid.uuid4().hex
+        ns: dict[str, Any] = {"__name__": "m" + secret}
+        exec(f"def {secret}():\n    raise ValueError('x')\n", ns)
+        try:
+            ns[secret]()
+        except ValueError as exc:
+            rec = tracebacks.exception_record(exc)
+        assert rec is not None
+        assert secret not in json.dumps(rec)
+        assert rec["frames"][-1]["function"] == tracebacks.MARKER_NAME
+
+
+class TestRuntimeModels:
+    def test_model_made_from_data_shows_neither_title_nor_fields(self) -> None:
+        """create_model(title_from_data, **{field_from_data: ...}) contributes no names."""
+        import pydantic
+
+        title = "Form" + uuid.uuid4().hex
+        field = "f" + uuid.uuid4().hex
+        model = pydantic.create_model(title, **{field: (int, ...)})  # type: ignore[call-overload]
+        try:
+            model.model_validate({field: "not a number"})
+        except pydantic.ValidationError as exc:
+            rec = tracebacks.exception_record(exc)
+        assert rec is not None
+        text = json.dumps(rec)
+        assert title not in text
+        assert field not in text
+        assert rec["validation"]["errors"][0]["type"] == "int_parsing"
+
+    def test_model_of_code_keeps_title_and_fields(self) -> None:
+        """A class-statement model is code: its title and field names stay."""
+        import pydantic
+
+        class Invoice(pydantic.BaseModel):
+            amount_cents: int
+
+        try:
+            Invoice.model_validate({"amount_cents": "lots"})
+        except pydantic.ValidationError as exc:
+            rec = tracebacks.exception_record(exc)
+        assert rec is not None
+        assert rec["validation"]["title"] == "Invoice"
+        assert rec["validation"]["errors"][0]["loc"] == ["amount_cents"]

@@ -122,23 +122,19 @@ class CodeInfo:
 
     __slots__ = ("code", "function", "lines", "module", "pool")
 
-    def __init__(self, code: CodeType, module: str | None, globals_: dict[str, Any]) -> None:
-        from .tracebacks import MARKER_NAME, checked_module_name
-        from .tracebacks import _code_name as code_name
+    def __init__(self, frame: FrameType) -> None:
+        from .tracebacks import MARKER_NAME, function_name_of, module_name_of
 
+        code = frame.f_code
         self.code = code
         self.pool = code_pool(code)
         # exec'd or generated code can carry any text in __name__ and
-        # co_qualname. A module name counts if it names a loaded module; a
-        # function name if it is the name of code in the module's source.
-        checked = None if module is None else checked_module_name(module)
-        self.module: str | None = checked if checked in sys.modules else None
-        function = code_name(code)
-        self.function: str | None = (
-            function
-            if function != MARKER_NAME and function in file_functions(code.co_filename, globals_)
-            else None
-        )
+        # co_qualname: a module name is shown only if it is loaded, a function
+        # name only if it is code of its source file (tracebacks checks both).
+        module = module_name_of(frame)
+        self.module: str | None = None if module == MARKER_NAME else module
+        function = function_name_of(frame)
+        self.function: str | None = None if function == MARKER_NAME else function
         # f_lineno decodes the line table from its start on every access;
         # caching by instruction offset makes repeat call sites cheap.
         self.lines: dict[int, int | None] = {}
@@ -153,7 +149,7 @@ def code_info(frame: FrameType) -> CodeInfo:
     info = _code_infos.get(id(code))
     if info is not None and info.code is code:
         return info
-    info = CodeInfo(code, module_of(frame), frame.f_globals)
+    info = CodeInfo(frame)
     with _lock:
         if len(_code_infos) >= _MAX_CODE_POOLS:
             _code_infos.clear()

@@ -92,6 +92,15 @@ CUT_MARKER = "safelog_cut"
 _BACKOFF_BASE = 0.1
 _BACKOFF_CAP = 10.0
 _BACKOFF_CAP_CLOSING = 1.0
+# 0.1 s * 2**10 is past every cap: a larger exponent only risks overflow
+# (2**1024 floats raise) after a long outage.
+_BACKOFF_MAX_EXPONENT = 10
+# A batch the shipper thread failed on this many times in a row (an internal
+# error, not CloudWatch's answer) is counted as invalid, so it cannot block
+# the queue for ever.
+_MAX_INTERNAL_FAILURES = 3
+# The most recent PutLogEvents weights kept for benchmarks (bounded memory).
+_BATCH_WEIGHTS_KEPT = 1000
 _REPORT_INTERVAL = 10.0
 _DEFAULT_TIMEOUT = 5.0
 _NEVER = sys.maxsize
@@ -261,6 +270,53 @@ def _get_transport_class() -> Any:
     return Transport
 
 
+def _fit(
+    record: Mapping[str, Any],
+    size: int,
+    budget: int,
+    *,
+    own_only: bool = False,
+    max_part: int | None = None,
+) -> str:
+    """
+    *record* rendered with the top-level keys that fit *budget* bytes (as
+    rendered), `_KEEP_FIRST` first (only those with *own_only*), each at
+    most *max_part* bytes; the others counted in ``dropped`` and the
+    original *size* in `CUT_MARKER`.
+    """
+    order = [k for k in _KEEP_FIRST if k in record]
+    if not own_only:
+        order += [k for k in record if k not in _KEEP_FIRST]
+    out: dict[str, Any] = {}
+    dropped = len(record) - len(order)
+    used = 0
+    for key in order:
+        # {"key":value}: 2 bytes more than its share of the joined line.
+        part = len(render_json_line({key: record[key]}).encode("utf-8"))
+        if key == CUT_MARKER or used + part > budget or (max_part and part > max_part):
+            dropped += 1
+            continue
+        out[key] = record[key]
+        used += part
+    if type(out.get("dropped")) is int:
+        out["dropped"] += dropped
+    elif dropped:
+        out["dropped"] = dropped
+    out[CUT_MARKER] = size
+    return render_json_line(out)
+
+
+def _import_sdk() -> None:
+    """Import what the shipper needs (no client is built, no network I/O)."""
+    import encodings.idna  # noqa: F401 -- imported lazily by the first client
+
+    import boto3  # noqa: F401
+
+    from botocore.config import Config  # noqa: F401
+
+    _get_transport_class()
+
+
 def _exit_timeout() -> float:
     from . import _config
 
@@ -292,6 +348,11 @@ class CloudWatchSink:
         self._init_process_state()
         self._sigterm_installed = config.handle_sigterm and _install_sigterm()
         _live.add(self)
+        # Made in a multiprocessing child (a worker that configures safelog
+        # itself): flush before its os._exit, as an inherited sink does.
+        mp = sys.modules.get("multiprocessing")
+        if mp is not None and mp.parent_process() is not None:
+            _mp_after_fork(self)
 
     # -- per-process state ---------------------------------------------------
 
@@ -321,7 +382,8 @@ class CloudWatchSink:
         self._last_report = 0.0
         self._reported = 0
         self.backoff_delays: list[float] = []
-        self.batch_weights: list[tuple[int, int]] = []
+        #: (events, bytes counting 26 per event) of recent PutLogEvents calls.
+        self.batch_weights: deque[tuple[int, int]] = deque(maxlen=_BATCH_WEIGHTS_KEPT)
         self._c = dict.fromkeys(
             (
                 "accepted",
@@ -393,33 +455,24 @@ class CloudWatchSink:
     def _cut(self, line: str, size: int) -> tuple[str, int]:
         """A valid JSON record under the event limit, marked with the original size."""
         self._c["cut"] += 1
-        budget = MAX_EVENT_BYTES - 256
-        out: dict[str, Any] = {}
-        dropped = 0
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError:
             record = None
         if isinstance(record, dict):
-            keys = [k for k in _KEEP_FIRST if k in record]
-            keys += [k for k in record if k not in _KEEP_FIRST]
-            used = 0
-            for key in keys:
-                part = len(orjson.dumps({key: record[key]}))
-                if used + part > budget or key == CUT_MARKER:
-                    dropped += 1
-                    continue
-                out[key] = record[key]
-                used += part
-            if type(out.get("dropped")) is int:
-                out["dropped"] += dropped
-            elif dropped:
-                out["dropped"] = dropped
-        else:
-            out = {"event": "<unparseable-record>"}
-        out[CUT_MARKER] = size
-        cut = render_json_line(out)
-        return cut, len(cut.encode("utf-8"))
+            # Sizes are those of the rendered line (render_json_line escapes
+            # some characters to 6 bytes), never orjson's.
+            cut = _fit(record, size, MAX_EVENT_BYTES - 256)
+            n = len(cut.encode("utf-8"))
+            if n <= MAX_EVENT_BYTES:
+                return cut, n
+            # Only the scalars safelog adds itself, each small.
+            cut = _fit(record, size, 4096, own_only=True, max_part=256)
+            n = len(cut.encode("utf-8"))
+            if n <= MAX_EVENT_BYTES:
+                return cut, n
+        cut = render_json_line({"event": "<unparseable-record>", CUT_MARKER: size})
+        return cut, len(cut)
 
     def _start_thread(self) -> None:
         thread = threading.Thread(target=self._run, name="safelog-cloudwatch", daemon=True)
@@ -432,27 +485,20 @@ class CloudWatchSink:
         ident = threading.get_ident()
         self._thread_ident = ident
         internal_threads.add(ident)
-        pending: deque[tuple[int, str, int]] = deque()
         try:
             # Found now, while configure()'s state is current: shutdown()
             # clears it before closing the sinks.
             self._find_dispatcher()
-            # Import the SDK and build the client now, not at the first send,
-            # which may be at interpreter exit. (No network I/O here.)
+            # Import the SDK now, not at the first send, which may be at
+            # interpreter exit. A fork waits for this import only: the client
+            # factory may be slow (STS assume-role) and must not hold it up.
+            with contextlib.suppress(Exception):
+                _import_sdk()
+            self._ready.set()
+            # Build the client now too (no network I/O with the default one).
             with contextlib.suppress(Exception):
                 self._get_transport()
-            self._ready.set()
-            while True:
-                with self._cond:
-                    if not self._wait_for_batch():
-                        return
-                    incoming = self._queue
-                    self._queue = deque()
-                pending.extend(incoming)
-                batch = self._take_batch(pending)
-                if batch:
-                    self._send(batch)
-                self._maybe_report(force=False)
+            self._ship()
         except Exception:  # noqa: BLE001 -- the thread must end quietly; counted
             self._c["errors"] += 1
         finally:
@@ -462,6 +508,63 @@ class CloudWatchSink:
                 if self._thread is not None and self._thread.ident == ident:
                     self._thread = None
                 self._cond.notify_all()
+
+    def _ship(self) -> None:
+        """
+        The shipping loop. An unexpected error never loses what the thread
+        holds: it is counted, the records go back to the head of the queue
+        and shipping goes on after a backoff; a batch that fails this way
+        `_MAX_INTERNAL_FAILURES` times in a row is counted as invalid and
+        reported, so it cannot block the queue.
+        """
+        pending: deque[tuple[int, str, int]] = deque()
+        batch: list[tuple[int, str, int]] = []
+        failures = 0
+        while True:
+            try:
+                with self._cond:
+                    if not self._wait_for_batch():
+                        return
+                    incoming = self._queue
+                    self._queue = deque()
+                pending.extend(incoming)
+                self._take_batch(pending, batch)
+                if batch:
+                    self._send(batch)
+                batch.clear()
+                failures = 0
+                self._maybe_report(force=False)
+            except Exception:  # noqa: BLE001 -- counted; the records are kept
+                self._c["errors"] += 1
+                failures += 1
+                dropped = bool(batch) and failures >= _MAX_INTERNAL_FAILURES
+                if dropped:
+                    failures = 0
+                    self._finish(batch, delivered=0, invalid=len(batch))
+                    batch = []
+                self._requeue(batch, pending)
+                batch = []
+                pending = deque()
+                try:
+                    if dropped:
+                        self._maybe_report(force=True)
+                    self._backoff(max(failures, 1))
+                except Exception:  # noqa: BLE001
+                    self._kick.wait(_BACKOFF_BASE)
+                    self._kick.clear()
+
+    def _requeue(
+        self, batch: list[tuple[int, str, int]], pending: deque[tuple[int, str, int]]
+    ) -> None:
+        """Put what the thread holds back at the head of the queue, in order."""
+        with self._cond:
+            if self._abandon:
+                # close() already counted everything held as lost at exit.
+                return
+            queue = deque(sorted(batch, key=lambda item: item[0]))
+            queue.extend(pending)
+            queue.extend(self._queue)
+            self._queue = queue
 
     def _wait_for_batch(self) -> bool:
         """With the lock held: wait until a batch is due; False when done."""
@@ -495,15 +598,23 @@ class CloudWatchSink:
             self._wake_events, self._wake_weight = MAX_BATCH_EVENTS, MAX_BATCH_BYTES
             self._cond.wait(due - now)
 
-    @staticmethod
-    def _take_batch(pending: deque[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
-        batch: list[tuple[int, str, int]] = []
+    def _take_batch(
+        self, pending: deque[tuple[int, str, int]], batch: list[tuple[int, str, int]]
+    ) -> None:
+        """Move the next batch from *pending* into the empty list *batch*."""
         weight = 0
         lo = hi = 0
         while pending and len(batch) < MAX_BATCH_EVENTS:
             item = pending[0]
             ts, _line, n = item
             w = n + EVENT_OVERHEAD
+            if w > MAX_BATCH_BYTES:
+                # Cannot happen (`write` cuts such records); if it does, the
+                # record is counted and reported instead of blocking the queue.
+                pending.popleft()
+                self._finish([item], delivered=0, invalid=1)
+                self._maybe_report(force=True)
+                continue
             if weight + w > MAX_BATCH_BYTES:
                 break
             if batch:
@@ -519,7 +630,6 @@ class CloudWatchSink:
         # Chronological within the batch; stable, so same-millisecond lines
         # keep their order.
         batch.sort(key=lambda item: item[0])
-        return batch
 
     def _get_transport(self) -> Any:
         if self._transport is None:
@@ -583,7 +693,8 @@ class CloudWatchSink:
         cap = _BACKOFF_CAP_CLOSING if self._closing else _BACKOFF_CAP
         # Full jitter (AWS architecture blog): spreads retries of many
         # processes recovering from the same outage.
-        delay = random.uniform(0, min(cap, _BACKOFF_BASE * 2**attempt))  # noqa: S311
+        exponent = min(max(attempt, 0), _BACKOFF_MAX_EXPONENT)
+        delay = random.uniform(0, min(cap, _BACKOFF_BASE * 2**exponent))  # noqa: S311
         if len(self.backoff_delays) < 1000:
             self.backoff_delays.append(delay)
         # During an outage, losses (queue overflow) are reported as they
@@ -753,11 +864,15 @@ class CloudWatchSink:
 
     def read_back(self, timeout: float = 10.0) -> list[str]:
         """
-        Flush, then return the messages CloudWatch stored for this sink's log
-        group (all streams), oldest first. For tests and the demo: it does
-        network I/O in the calling thread.
+        Flush (at most *timeout* s), then return the messages CloudWatch
+        stored for this sink's log group (all streams), oldest first. For
+        tests and the demo: it does network I/O in the calling thread.
+
+        The read has its own *timeout*, so a slow flush cannot make it
+        return early: a read not complete by then raises `TimeoutError`,
+        never a partial or empty list. Records the flush could not deliver
+        in time are not in the result (``stats()["cloudwatch_queued"]``).
         """
-        deadline = time.monotonic() + timeout
         self.flush(timeout)
         ident = threading.get_ident()
         added = ident not in internal_threads
@@ -765,9 +880,13 @@ class CloudWatchSink:
         internal_threads.add(ident)
         try:
             client = self.config.make_client()
+            deadline = time.monotonic() + timeout
             events: list[tuple[int, str]] = []
             kwargs: dict[str, Any] = {"logGroupName": self.config.log_group}
-            while time.monotonic() < deadline:
+            while True:
+                if "nextToken" in kwargs and time.monotonic() >= deadline:
+                    msg = "read_back: CloudWatch did not answer within the timeout"
+                    raise TimeoutError(msg)
                 try:
                     page = client.filter_log_events(**kwargs)
                 except Exception as exc:

@@ -188,16 +188,37 @@ def _code_name(code: CodeType) -> str:
         return hit[1]
     raw = getattr(code, "co_qualname", code.co_name)
     name = raw if type(raw) is str and _is_dotted_name(raw, code_parts=True) else MARKER_NAME
+    if name != MARKER_NAME and not _names_code_in_its_file(name, code):
+        # exec'd or generated code: its name may have been built from data.
+        name = MARKER_NAME
     if len(_code_names) >= _MAX_CACHE:
         _code_names.clear()
     _code_names[id(code)] = (code, name)
     return name
 
 
+def _names_code_in_its_file(name: str, code: CodeType) -> bool:
+    """Whether *name* is a function or class of the source *code* came from."""
+    filename = code.co_filename
+    if type(filename) is not str:
+        return False
+    if filename.startswith("<frozen "):
+        # Stdlib modules compiled into the interpreter: code, not data.
+        return True
+    from . import _callsite
+
+    module = _callsite.module_for_file(filename)
+    mod = sys.modules.get(module) if module is not None else None
+    globals_ = getattr(mod, "__dict__", None)
+    return name in _callsite.file_functions(filename, globals_)
+
+
 def _module_name(globals_: Any) -> str:
     # dict.get on the real dict: a dict subclass's __getitem__ is not called.
     raw = dict.get(globals_, "__name__") if issubclass(type(globals_), dict) else None
-    return checked_module_name(raw)
+    name = checked_module_name(raw)
+    # A namespace named like a module that is not loaded is exec'd code.
+    return name if name in sys.modules else MARKER_NAME
 
 
 def checked_module_name(raw: object) -> str:
@@ -408,12 +429,22 @@ def _safe_fields(exc: SafeError) -> dict[str, Scalar]:
 # -- pydantic ------------------------------------------------------------------
 
 
-_model_fields: dict[int, tuple[type, frozenset[str]]] = {}
+_model_fields: dict[int, tuple[type, frozenset[str], str | None]] = {}
 
 
 def _known_field_names(base: type) -> frozenset[str]:
-    """Field names and aliases of every loaded pydantic model: names of code."""
+    """Field names and aliases of every loaded pydantic model of code."""
+    return _known_model_names(base)[0]
+
+
+def _known_model_names(base: type) -> tuple[frozenset[str], frozenset[str]]:
+    """
+    Field names (and aliases) and titles of every loaded pydantic model that
+    is code: a model made at runtime from data (``create_model(title_from_data,
+    **fields_from_data)``) contributes neither.
+    """
     names: set[str] = set()
+    titles: set[str] = set()
     seen: set[int] = set()
     todo = [base]
     while todo:
@@ -427,12 +458,30 @@ def _known_field_names(base: type) -> frozenset[str]:
             continue
         hit = _model_fields.get(id(cls))
         if hit is None or hit[0] is not cls:
-            hit = (cls, _fields_of(cls))
+            hit = (cls, *_model_facts(cls))
             if len(_model_fields) >= _MAX_CACHE:
                 _model_fields.clear()
             _model_fields[id(cls)] = hit
         names.update(hit[1])
-    return frozenset(names)
+        if hit[2] is not None:
+            titles.add(hit[2])
+    return frozenset(names), frozenset(titles)
+
+
+def _model_facts(cls: type) -> tuple[frozenset[str], str | None]:
+    try:
+        qualname = _TYPE_QUALNAME.__get__(cls)
+        module = _TYPE_MODULE.__get__(cls)
+        name = type.__dict__["__name__"].__get__(cls)
+    except Exception:  # noqa: BLE001 -- an odd class contributes nothing
+        return frozenset(), None
+    if (
+        type(qualname) is not str
+        or type(module) is not str
+        or not _defined_in_code(cls, module, qualname)
+    ):
+        return frozenset(), None
+    return _fields_of(cls), name if type(name) is str else None
 
 
 def _fields_of(cls: type) -> frozenset[str]:
@@ -466,7 +515,9 @@ def _validation_record(exc: BaseException) -> dict[str, Any] | None:
     )
     pydantic = sys.modules.get("pydantic")
     model = getattr(pydantic, "BaseModel", None) if pydantic is not None else None
-    known = _known_field_names(model) if isinstance(model, type) else frozenset()
+    known, titles = (
+        _known_model_names(model) if isinstance(model, type) else (frozenset(), frozenset())
+    )
     out_errors: list[dict[str, Any]] = []
     for err in errors[:_MAX_VALIDATION_ERRORS]:
         etype = err.get("type")
@@ -483,7 +534,13 @@ def _validation_record(exc: BaseException) -> dict[str, Any] | None:
                 "loc": loc_out,
             }
         )
-    if type(title) is not str or not _is_dotted_name(title, code_parts=False):
+    if (
+        type(title) is not str
+        or not _is_dotted_name(title, code_parts=False)
+        or title not in titles
+    ):
+        # Not the name of a model of code: a runtime model's title, or a
+        # TypeAdapter's type expression.
         title = MARKER_NAME
     record: dict[str, Any] = {"title": title, "errors": out_errors}
     if len(errors) > _MAX_VALIDATION_ERRORS:
