@@ -647,3 +647,11 @@ class TestKinds:
         """The kinds users write are available from the package."""
         for cls in (Int, Float, Bool, Enum, Id, Hashed, Uuid, Duration, Route):
             assert getattr(safelog, cls.__name__) is cls
+
+
+class TestEnumBounds:
+    def test_enum_values_are_bounded_at_configure(self) -> None:
+        """A declared enum value over 256 characters is a configuration error."""
+        safelog.Enum("x" * 256)
+        with pytest.raises(safelog.ConfigurationError, match="at most 256 characters"):
+            safelog.Enum("x" * 257)

@@ -80,6 +80,7 @@ RESERVED_KEYS: frozenset[str] = frozenset(
     }
 )
 
+_MAX_ENUM_VALUE = 256
 _INT64_MIN = -(2**63)
 _INT64_MAX = 2**63 - 1
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}\Z")
@@ -361,6 +362,10 @@ class Enum(Kind):
         for v in flat:
             if type(v) not in (str, int) or (type(v) is str and not v):
                 msg = f"{type(self).__name__}: values must be non-empty str or int"
+                raise ConfigurationError(msg)
+            if type(v) is str and len(v) > _MAX_ENUM_VALUE:
+                # Names of states, not documents: a record must stay small.
+                msg = f"{type(self).__name__}: values must be at most {_MAX_ENUM_VALUE} characters"
                 raise ConfigurationError(msg)
         # Frozen at construction: mutating the caller's list later changes
         # nothing.
