@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck pytest check-logs docs bench clean
+.PHONY: demo test lint typecheck pytest check-logs docs bench clean test-pythons
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) examples/quickstart.py
 
-test: lint typecheck check-logs pytest docs
+test: lint typecheck check-logs pytest test-pythons docs
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests examples benchmarks
@@ -38,5 +38,36 @@ docs: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_chain.py
 
+# The test suite on the other Pythons the metadata claims, each in its own
+# .venv-<version> with the `test` extra; a version not on the machine is
+# skipped. Every version runs; the target fails if any of them failed.
+TEST_PYTHONS ?= 3.10 3.12 3.13
+PYENV_ROOT   ?= $(HOME)/.pyenv
+# The interpreter for version $(1): a pyenv build, else python$(1) on PATH if it runs.
+pyenv_python = $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python)))
+path_python  = $(shell python$(1) -c 'import sys; print(sys.executable)' 2>/dev/null)
+python_for   = $(or $(call pyenv_python,$(1)),$(call path_python,$(1)))
+
+.venv-%/.installed: pyproject.toml
+	$(call python_for,$*) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+test-python-%:
+	@if [ -z "$(call python_for,$*)" ]; then \
+	  echo "test-pythons: Python $* not found, skipped"; \
+	else \
+	  $(MAKE) --no-print-directory .venv-$*/.installed && \
+	  echo "test-pythons: Python $*" && \
+	  .venv-$*/bin/python -m pytest -q -p no:cacheprovider; \
+	fi
+
+test-pythons:
+	@failed=; for v in $(TEST_PYTHONS); do \
+	  $(MAKE) --no-print-directory test-python-$$v || failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "test-pythons: failed on$$failed"; exit 1; fi
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis site
+	rm -rf $(VENV) .venv-*/ .pytest_cache .mypy_cache .ruff_cache .hypothesis site

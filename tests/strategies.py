@@ -6,6 +6,8 @@ every place an exception can hold text: message, ``args``, ``__notes__``,
 attributes, local variables of the raising frames, causes, contexts, group
 members, ``UnicodeDecodeError.object``, ``json.JSONDecodeError.doc``, and
 hostile ``__str__``/``__repr__``/``__getattr__`` and shadowed dunders.
+
+`add_note` and `qualname_or_name` cover what differs on Python 3.10.
 """
 
 from __future__ import annotations
@@ -18,12 +20,43 @@ from typing import Any
 from hypothesis import strategies as st
 
 
-# -- exceptions ---------------------------------------------------------------
+# -- what differs on Python 3.10 ----------------------------------------------
 
 if sys.version_info >= (3, 11):
     from builtins import BaseExceptionGroup, ExceptionGroup
-else:  # pragma: no cover -- pytest brings the backport on 3.10
+
+    #: How error records name `ExceptionGroup`.
+    GROUP_TYPE = "ExceptionGroup"
+else:  # pragma: no cover -- the backport, a `test` extra on 3.10
     from exceptiongroup import BaseExceptionGroup, ExceptionGroup
+
+    GROUP_TYPE = f"{ExceptionGroup.__module__}.{ExceptionGroup.__qualname__}"
+
+
+def add_note(exc: BaseException, note: str) -> None:
+    """``exc.add_note(note)``; on 3.10, what it does: append to ``__notes__``."""
+    if sys.version_info >= (3, 11):
+        exc.add_note(note)
+        return
+    notes = getattr(exc, "__notes__", None)
+    if notes is None:
+        notes = []
+        exc.__notes__ = notes  # type: ignore[attr-defined]
+    notes.append(note)
+
+
+def qualname_or_name(qualname: str) -> str:
+    """
+    The function name safelog reports for code whose qualified name is
+    *qualname*: that name (``co_qualname``) on 3.11+, its last part
+    (``co_name``, all a 3.10 code object has) on 3.10.
+    """
+    if sys.version_info >= (3, 11):
+        return qualname
+    return qualname.rpartition(".")[2]
+
+
+# -- exceptions ---------------------------------------------------------------
 
 # BaseException's own descriptors: the hostile classes below shadow the names.
 _CAUSE = BaseException.__dict__["__cause__"]
@@ -168,7 +201,7 @@ def _leaf(draw: st.DrawFn, canary: str) -> BaseException:
         exc = type(cls.__name__, (cls,), {"canary": canary})(canary)
     if draw(st.booleans()) and kind != "hostile":
         # (HostileStrError's __getattr__ already answers __notes__ with text.)
-        exc.add_note(canary)
+        add_note(exc, canary)
     if draw(st.booleans()):
         exc.payload = canary  # type: ignore[attr-defined]
     if draw(st.booleans()):
@@ -200,7 +233,7 @@ def exceptions(draw: st.DrawFn, canary: str) -> BaseException:
             else:
                 group = BaseExceptionGroup(canary, members)
             if draw(st.booleans()):
-                group.add_note(canary)
+                add_note(group, canary)
             exc = group
         return exc
 
@@ -229,7 +262,7 @@ def loaded_exception(canary: str) -> BaseException:
                                       JSONDecodeError]
     """
     member = ValueError(canary)
-    member.add_note(canary)
+    add_note(member, canary)
     group = ExceptionGroup(
         canary, [member, unicode_decode_error(canary), json_decode_error(canary)]
     )
@@ -238,7 +271,7 @@ def loaded_exception(canary: str) -> BaseException:
     context = RuntimeError(canary, canary.encode())
     context.__cause__ = cause
     exc = KeyError(canary, {"user": canary})
-    exc.add_note(canary)
+    add_note(exc, canary)
     exc.detail = canary  # type: ignore[attr-defined]
     exc.__context__ = context
     return raise_through(exc, 2, canary)
@@ -249,7 +282,7 @@ LOADED_TYPES = (
     "KeyError",
     "RuntimeError",
     "LookupError",
-    "ExceptionGroup",
+    GROUP_TYPE,
     "ValueError",
     "UnicodeDecodeError",
     "json.decoder.JSONDecodeError",

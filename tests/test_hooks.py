@@ -25,7 +25,7 @@ import safelog
 from safelog import _hooks
 from safelog.processors import MARKER_EVENT
 from safelog.stdlib import SafelogHandler
-from strategies import LOADED_TYPES, loaded_exception
+from strategies import LOADED_TYPES, loaded_exception, qualname_or_name
 
 
 HERE = Path(__file__).resolve()
@@ -361,7 +361,7 @@ class TestWarnings:
         assert rec["error"]["type"] == f"{__name__}.CustomWarning"
         (frame,) = rec["error"]["frames"]
         assert frame["module"] == __name__
-        assert frame["function"] == "TestWarnings.test_constant_text"
+        assert frame["function"] == qualname_or_name("TestWarnings.test_constant_text")
         assert len(rec["error"]["fingerprint"]) == 16
         assert str(HERE) not in sinks.everything()
 
@@ -386,7 +386,7 @@ class TestWarnings:
         assert rec["event"] == "deprecated_helper is deprecated"
         assert rec["function"] == "deprecated_helper"
         (frame,) = rec["error"]["frames"]
-        assert frame["function"] == "TestWarnings.test_stacklevel_attribution"
+        assert frame["function"] == qualname_or_name("TestWarnings.test_stacklevel_attribution")
 
     def test_level_respected(self, console: Any) -> None:
         """Below the configured level, warnings are not emitted."""

@@ -32,6 +32,7 @@ from safelog.processors import (
     add_timestamp,
     render_json_line,
 )
+from strategies import qualname_or_name
 
 
 CANARY = "canary" + uuid.uuid4().hex
@@ -253,7 +254,7 @@ class TestEventGuard:
         out = EventGuard()(Named(None), "info", {"event": CANARY})
         assert out["event"] == MARKER_EVENT
         assert out["module"] == __name__
-        assert out["function"] == "TestEventGuard.test_call_site_is_kept"
+        assert out["function"] == qualname_or_name("TestEventGuard.test_call_site_is_kept")
         assert out["line"] == line
 
     def test_enum_member_events_pass_as_their_value(self) -> None:
@@ -314,7 +315,7 @@ class TestEventGuard:
         assert first["event"] == "page_exported"
         assert second["event"] == MARKER_EVENT
         assert second["line"] == line
-        assert second["function"] == "TestEventGuard.test_through_the_chain"
+        assert second["function"] == qualname_or_name("TestEventGuard.test_through_the_chain")
         assert account_id not in console.text
 
 

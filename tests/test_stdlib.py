@@ -18,6 +18,7 @@ import safelog
 from safelog import _config
 from safelog.processors import MARKER_EVENT, MARKER_LOGGER
 from safelog.stdlib import SafelogHandler, record_to_event_dict
+from strategies import qualname_or_name
 
 
 CANARY = "canary" + uuid.uuid4().hex
@@ -112,7 +113,9 @@ class TestEveryLogger:
         logging.getLogger(__name__).warning(f"user {CANARY} failed")
         (record,) = console.records()
         assert record["event"] == MARKER_EVENT
-        assert record["function"] == "TestEveryLogger.test_runtime_built_template_is_marked"
+        assert record["function"] == qualname_or_name(
+            "TestEveryLogger.test_runtime_built_template_is_marked"
+        )
         assert isinstance(record["line"], int)
         assert CANARY not in console.text
 

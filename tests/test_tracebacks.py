@@ -46,6 +46,7 @@ from strategies import (
     exceptions,
     json_decode_error,
     loaded_exception,
+    qualname_or_name,
     raise_through,
     unicode_decode_error,
 )
@@ -151,7 +152,7 @@ class TestErrorRecord:
         assert rec["type"] == "KeyError"
         assert FINGERPRINT.match(rec["fingerprint"])
         assert [f["function"] for f in rec["frames"]] == [
-            "TestErrorRecord.test_type_frames_fingerprint",
+            qualname_or_name("TestErrorRecord.test_type_frames_fingerprint"),
             "raise_keyerror",
         ]
         assert all(set(f) == FRAME_KEYS and f["module"] == __name__ for f in rec["frames"])
@@ -332,6 +333,18 @@ class TestHostile:
         assert rec["function"].endswith("test_raising_getattribute_as_logged")
         assert rec["error"]["type"].endswith(".Opaque")
 
+    def test_shadowed_group_members_not_consulted(self) -> None:
+        """A group subclass's own ``exceptions`` property is ignored; the real members count."""
+
+        class Shadowed(ExceptionGroup):  # type: ignore[type-arg]
+            @property
+            def exceptions(self) -> Any:
+                return (PermissionError(),)
+
+        rec = exception_record(Shadowed("x", [ValueError(), KeyError()]))
+        assert rec is not None
+        assert [m["type"] for m in rec["exceptions"]] == ["ValueError", "KeyError"]
+
     def test_raising_getattribute_in_a_triple(self) -> None:
         """A hostile object in a triple's type slot is no exception type, and does not raise."""
         assert exception_record((RaisingGetattributeError(), None, None)) is None
@@ -437,7 +450,9 @@ class TestBounds:
         assert len(frames) == HEAD_FRAMES + TAIL_FRAMES + 1
         omitted = frames[HEAD_FRAMES]["omitted"]
         assert omitted > 900
-        assert frames[0]["function"] == "TestBounds.test_recursion_error_is_bounded"
+        assert frames[0]["function"] == qualname_or_name(
+            "TestBounds.test_recursion_error_is_bounded"
+        )
         assert frames[-1]["function"].endswith("down")
         assert len(json.dumps(rec)) < 4000
 

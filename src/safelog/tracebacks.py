@@ -81,6 +81,7 @@ _TRACEBACK = BaseException.__dict__["__traceback__"]
 _CAUSE = BaseException.__dict__["__cause__"]
 _CONTEXT = BaseException.__dict__["__context__"]
 _SUPPRESS = BaseException.__dict__["__suppress_context__"]
+_INSTANCE_DICT = BaseException.__dict__["__dict__"]
 _ERRNO = OSError.__dict__["errno"]
 _TYPE_QUALNAME = type.__dict__["__qualname__"]
 _TYPE_MRO = type.__dict__["__mro__"]
@@ -616,10 +617,7 @@ def _node(exc: BaseException, depth: int, budget: _Budget) -> dict[str, Any]:
 
     cause = _CAUSE.__get__(exc)
     context = None if cause is not None or _SUPPRESS.__get__(exc) else _CONTEXT.__get__(exc)
-    members: tuple[BaseException, ...] = ()
-    if _MEMBERS is not None and issubclass(cls, _BaseExceptionGroup):  # type: ignore[arg-type]
-        raw = _MEMBERS.__get__(exc)
-        members = raw if type(raw) is tuple else ()
+    members = _group_members(exc, cls)
     if not (cause is not None or context is not None or members):
         return node
     if depth >= MAX_TREE_DEPTH or budget.nodes >= MAX_TREE_NODES:
@@ -639,6 +637,27 @@ def _node(exc: BaseException, depth: int, budget: _Budget) -> dict[str, Any]:
         if len(members) > len(children):
             node["exceptions_omitted"] = len(members) - len(children)
     return node
+
+
+def _group_members(exc: BaseException, cls: type) -> tuple[BaseException, ...]:
+    """The members of a group (builtin, or the ``exceptiongroup`` backport on 3.10)."""
+    if _MEMBERS is not None:
+        if not issubclass(cls, _BaseExceptionGroup):  # type: ignore[arg-type]
+            return ()
+        raw = _MEMBERS.__get__(exc)
+        return raw if type(raw) is tuple else ()
+    # Python 3.10: only a loaded backport can have made a group.
+    backport = sys.modules.get("exceptiongroup")
+    base = getattr(backport, "BaseExceptionGroup", None) if backport is not None else None
+    if not issubclass(type(base), type) or not issubclass(cls, base):  # type: ignore[arg-type]
+        return ()
+    # The backport keeps the members as a tuple in the instance dict, read
+    # there: its ``exceptions`` property, or a subclass's, is not consulted.
+    values = _INSTANCE_DICT.__get__(exc)
+    raw = dict.get(values, "_exceptions") if type(values) is dict else None
+    if type(raw) is not tuple:
+        return ()
+    return tuple(m for m in raw if issubclass(type(m), BaseException))
 
 
 def _child(exc: BaseException, depth: int, budget: _Budget) -> dict[str, Any]:
