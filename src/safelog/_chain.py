@@ -28,7 +28,7 @@ from structlog import BoundLoggerBase
 
 from . import _callsite
 from ._sinks import Dispatcher
-from .processors import CallOrigin, add_timestamp, render_json_line
+from .processors import add_timestamp, render_json_line
 from .tracebacks import qualified_type_name
 
 
@@ -207,7 +207,7 @@ def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
             # Its class filtered by another (or no) configuration's level.
             if _LEVEL_NO.get(method_name, logging.INFO) < chain.min_level:
                 return
-        origin = CallOrigin(getattr(logger, "name", None), frame)
+        origin = (getattr(logger, "name", None), frame)  # a CallOrigin
     except BaseException as exc:
         if issubclass(type(exc), _PASS_THROUGH):
             raise

@@ -75,7 +75,7 @@ class ConsoleSink:
 class Dispatcher:
     """Hands each rendered line to every sink and to any listeners."""
 
-    __slots__ = ("_listeners", "_lock", "errors", "sinks")
+    __slots__ = ("_listeners", "_lock", "_single", "errors", "sinks")
 
     def __init__(self, sinks: tuple[Sink, ...]) -> None:
         self.sinks = sinks
@@ -83,18 +83,30 @@ class Dispatcher:
         self._listeners: tuple[Callable[[str], None], ...] = ()
         self._lock = threading.Lock()
         self.errors = 0
+        # The common shape -- one sink, no listeners -- skips both loops.
+        self._single: Sink | None = sinks[0] if len(sinks) == 1 else None
 
     def add_listener(self, fn: Callable[[str], None]) -> None:
         """Also hand every line to *fn* (the test capture)."""
         with self._lock:
             self._listeners = (*self._listeners, fn)
+            self._single = None
 
     def remove_listener(self, fn: Callable[[str], None]) -> None:
         # ==, not `is`: each `obj.method` access makes a new bound method.
         with self._lock:
             self._listeners = tuple(x for x in self._listeners if x != fn)
+            if not self._listeners and len(self.sinks) == 1:
+                self._single = self.sinks[0]
 
     def emit(self, line: str) -> None:
+        single = self._single
+        if single is not None:
+            try:
+                single.write(line)
+            except Exception:  # noqa: BLE001 -- never raise into the caller
+                self.errors += 1
+            return
         for sink in self.sinks:
             try:
                 sink.write(line)
