@@ -25,7 +25,7 @@ def examples(page: Any, request: Any, response: Any, outcome: Any) -> None:
     log.info("page_exported", page_id=page.id)
     # --8<-- [end:sl101]
     # --8<-- [start:sl102]
-    logger.info("page_exported", extra={"page_id": page.id})
+    log.info("page_exported", page_id=page.id)
     # --8<-- [end:sl102]
     # --8<-- [start:sl103]
     logger.info("page_exported page_id=%d", page.id)  # the argument is dropped, never formatted
@@ -75,7 +75,7 @@ def examples(page: Any, request: Any, response: Any, outcome: Any) -> None:
     log.info("page_saved", page_id=page.id)  # title is not declared: not logged at all
     # --8<-- [end:sl301]
     # --8<-- [start:sl302]
-    logger.info("page_saved", extra={"page_id": page.id})
+    log.info("page_saved", page_id=page.id)  # a declared keyword field, not extra=
     # --8<-- [end:sl302]
     # --8<-- [start:suppress]
     # A reviewed exception: the code, a reason, one line.

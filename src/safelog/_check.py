@@ -185,9 +185,9 @@ RULES: Mapping[str, Rule] = _rules(
     ),
     Rule(
         "SL302",
-        "undeclared-extra-key",
-        "extra= key is not declared in [tool.safelog.fields], so it is always dropped",
-        "declare the field, or log it with safelog.get_logger() as a keyword field",
+        "extra-key",
+        "stdlib extra= values never pass safelog's bridge, so this value is always dropped",
+        "log the value as a declared keyword field: safelog.get_logger().info(event, field=...)",
     ),
     Rule(
         "SL900",
@@ -756,8 +756,8 @@ class _FileChecker:
                     self._add(v, "SL208", anchor)
                     continue
                 if type(k) is ast.Constant and type(k.value) is str:
-                    if fields is not None and k.value not in fields:
-                        self._add(k, "SL302", anchor)
+                    # Declared or not: the bridge passes no extra= value.
+                    self._add(k, "SL302", anchor)
                 else:
                     self._add(k, "SL208", anchor)
                 self._scan(v, scope, anchor)
@@ -771,8 +771,7 @@ class _FileChecker:
                 if kw.arg is None:
                     self._add(kw, "SL208", anchor)
                     continue
-                if fields is not None and kw.arg not in fields:
-                    self._add(kw, "SL302", anchor)
+                self._add(kw, "SL302", anchor)
                 self._scan(kw.value, scope, anchor)
         else:
             self._add(value, "SL208", anchor)
@@ -1197,7 +1196,7 @@ def format_text(report: CheckReport) -> str:
     if report.files_without_policy:
         out.append(
             f"note: no [tool.safelog] policy was found for {report.files_without_policy} "
-            "file(s); field names were not checked there (SL301, SL302)."
+            "file(s); field names were not checked there (SL301)."
         )
     return "\n".join(out) + "\n"
 
