@@ -749,7 +749,6 @@ class _FileChecker:
         self._scan(kw.value, scope, anchor)
 
     def _extra(self, value: ast.expr, scope: _Scope, anchor: int) -> None:
-        fields = self.fields
         if type(value) is ast.Dict:
             for k, v in zip(value.keys, value.values, strict=True):
                 if k is None:
