@@ -79,3 +79,16 @@ def console(monkeypatch: pytest.MonkeyPatch) -> ConsoleCapture:
         if name.startswith("SAFELOG_"):
             monkeypatch.delenv(name)
     return ConsoleCapture()
+
+
+@pytest.fixture
+def sinks(console: ConsoleCapture, capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """safelog configured with a console capture plus a listener on every line."""
+    from safelog._config import current_state
+    from strategies import Sinks
+
+    safelog.configure(service="test", console=console.stream)
+    s = Sinks(console, capsys)
+    current_state().chain.dispatcher.add_listener(s.heard.append)
+    yield s
+    safelog.shutdown()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 
 from typing import Any
 
@@ -414,3 +415,40 @@ VALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
     "request_id": st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True),
     "trace_id": st.uuids().map(str),
 }
+
+
+# -- sinks ----------------------------------------------------------------------
+
+
+def new_canary() -> str:
+    """A unique piece of "customer content" for one test."""
+    return "CANARY" + uuid.uuid4().hex
+
+
+class Sinks:
+    """Everything safelog wrote: the console stream, a listener, stdout/stderr."""
+
+    def __init__(self, console: Any, capsys: Any) -> None:
+        self.console = console
+        self.capsys = capsys
+        self.heard: list[str] = []
+        self._std = ""
+
+    def everything(self) -> str:
+        out, err = self.capsys.readouterr()
+        # readouterr consumes: keep what was read for later calls.
+        self._std += out + err
+        return "\n".join([self.console.text, *self.heard, self._std])
+
+    def records(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.heard]
+
+    def error_records(self) -> list[dict[str, Any]]:
+        return [r for r in self.records() if "error" in r]
+
+    def assert_clean(self, canary: str) -> None:
+        """The canary (or its random core, in any case) is in no sink."""
+        __tracebackhide__ = True
+        text = self.everything()
+        for needle in (canary, canary[6:], canary[6:].upper()):
+            assert needle not in text, f"canary {canary} leaked into a sink"

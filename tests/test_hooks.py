@@ -11,10 +11,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-import uuid
 import warnings
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,51 +23,11 @@ import safelog
 from safelog import _hooks
 from safelog.processors import MARKER_EVENT
 from safelog.stdlib import SafelogHandler
-from strategies import LOADED_TYPES, loaded_exception, qualname_or_name
+from strategies import LOADED_TYPES, Sinks, loaded_exception, new_canary, qualname_or_name
 
 
 HERE = Path(__file__).resolve()
 FRAME_KEYS = {"module", "function", "line"}
-
-
-def new_canary() -> str:
-    return "CANARY" + uuid.uuid4().hex
-
-
-class Sinks:
-    """Everything safelog wrote: the console stream, a listener, stdout/stderr."""
-
-    def __init__(self, console: Any, capsys: pytest.CaptureFixture[str]) -> None:
-        self.console = console
-        self.capsys = capsys
-        self.heard: list[str] = []
-        self._std = ""
-
-    def everything(self) -> str:
-        out, err = self.capsys.readouterr()
-        self._std += out + err
-        return "\n".join([self.console.text, *self.heard, self._std])
-
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.heard]
-
-    def assert_clean(self, canary: str) -> None:
-        """The canary (or its random core) is in no sink."""
-        __tracebackhide__ = True
-        text = self.everything()
-        for needle in (canary, canary[6:]):
-            assert needle not in text, f"canary {canary} leaked into a sink"
-
-
-@pytest.fixture
-def sinks(console: Any, capsys: pytest.CaptureFixture[str]) -> Iterator[Sinks]:
-    safelog.configure(service="test", console=console.stream)
-    s = Sinks(console, capsys)
-    from safelog._config import current_state
-
-    current_state().chain.dispatcher.add_listener(s.heard.append)
-    yield s
-    safelog.shutdown()
 
 
 def assert_error(rec: dict[str, Any], type_name: str) -> None:

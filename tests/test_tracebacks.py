@@ -12,7 +12,7 @@ import sys
 import textwrap
 import uuid
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,9 +43,11 @@ from strategies import (
     HostileStrError,
     RaisingStrError,
     ShadowedDundersError,
+    Sinks,
     exceptions,
     json_decode_error,
     loaded_exception,
+    new_canary,
     qualname_or_name,
     raise_through,
     unicode_decode_error,
@@ -57,49 +59,6 @@ SRC = HERE.parent.parent / "src"
 FINGERPRINT = re.compile(r"[0-9a-f]{16}\Z")
 FRAME_KEYS = {"module", "function", "line"}
 std_log = logging.getLogger(__name__)
-
-
-def new_canary() -> str:
-    return "CANARY" + uuid.uuid4().hex
-
-
-class Sinks:
-    """Everything safelog wrote: the console stream, a listener, stdout/stderr."""
-
-    def __init__(self, console: Any, capsys: pytest.CaptureFixture[str]) -> None:
-        self.console = console
-        self.capsys = capsys
-        self.heard: list[str] = []
-
-    def everything(self) -> str:
-        out, err = self.capsys.readouterr()
-        # readouterr consumes: keep what was read for later calls.
-        self._std = getattr(self, "_std", "") + out + err
-        return "\n".join([self.console.text, *self.heard, self._std])
-
-    def records(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in self.heard]
-
-    def assert_clean(self, canary: str) -> None:
-        """The canary (or its random core) is in no sink."""
-        __tracebackhide__ = True
-        text = self.everything()
-        for needle in (canary, canary[6:], canary[6:].upper()):
-            assert needle not in text, f"canary {canary} leaked into a sink"
-
-    def error_records(self) -> list[dict[str, Any]]:
-        return [r for r in self.records() if "error" in r]
-
-
-@pytest.fixture
-def sinks(console: Any, capsys: pytest.CaptureFixture[str]) -> Iterator[Sinks]:
-    safelog.configure(service="test", console=console.stream)
-    s = Sinks(console, capsys)
-    from safelog._config import current_state
-
-    current_state().chain.dispatcher.add_listener(s.heard.append)
-    yield s
-    safelog.shutdown()
 
 
 def assert_error_shape(error: dict[str, Any], type_name: str | None = None) -> None:
