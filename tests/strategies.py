@@ -452,3 +452,14 @@ class Sinks:
         text = self.everything()
         for needle in (canary, canary[6:], canary[6:].upper()):
             assert needle not in text, f"canary {canary} leaked into a sink"
+
+
+def types_in(error: dict[str, Any]) -> set[str]:
+    """Every exception type named in an error record's tree."""
+    out = {error["type"]}
+    for key in ("cause", "context"):
+        if key in error:
+            out |= types_in(error[key])
+    for m in error.get("exceptions", ()):
+        out |= types_in(m)
+    return out

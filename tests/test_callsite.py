@@ -179,7 +179,7 @@ class TestFindCaller:
         frame = _callsite.find_caller()
         assert frame is not None
         assert frame.f_code is sys._getframe().f_code
-        assert _callsite.module_of(frame) == __name__
+        assert frame.f_globals["__name__"] == __name__
 
     def test_skipped_modules_count_as_machinery(self) -> None:
         """A service's own logging helper modules can be skipped."""
@@ -187,7 +187,7 @@ class TestFindCaller:
             _callsite.set_skipped_modules((__name__,))
             assert _callsite.is_infra(__name__)
             frame = _callsite.find_caller()
-            assert frame is None or _callsite.module_of(frame) != __name__
+            assert frame is None or frame.f_globals["__name__"] != __name__
         finally:
             _callsite.set_skipped_modules(())
         assert not _callsite.is_infra(__name__)
@@ -198,7 +198,3 @@ class TestFindCaller:
         assert _callsite.is_infra("structlog")
         assert not _callsite.is_infra("safelogger")
         assert not _callsite.is_infra("loggingtools")
-
-    def test_module_of_no_frame_is_none(self) -> None:
-        """No frame, no module."""
-        assert _callsite.module_of(None) is None

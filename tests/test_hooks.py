@@ -23,7 +23,14 @@ import safelog
 from safelog import _hooks
 from safelog.processors import MARKER_EVENT
 from safelog.stdlib import SafelogHandler
-from strategies import LOADED_TYPES, Sinks, loaded_exception, new_canary, qualname_or_name
+from strategies import (
+    LOADED_TYPES,
+    Sinks,
+    loaded_exception,
+    new_canary,
+    qualname_or_name,
+    types_in,
+)
 
 
 HERE = Path(__file__).resolve()
@@ -38,16 +45,6 @@ def assert_error(rec: dict[str, Any], type_name: str) -> None:
     assert len(error["fingerprint"]) == 16
     assert error["frames"]
     assert all(set(f) == FRAME_KEYS or set(f) == {"omitted"} for f in error["frames"])
-
-
-def types_in(error: dict[str, Any]) -> set[str]:
-    out = {error["type"]}
-    for key in ("cause", "context"):
-        if key in error:
-            out |= types_in(error[key])
-    for m in error.get("exceptions", ()):
-        out |= types_in(m)
-    return out
 
 
 def hook_state() -> tuple[Any, ...]:

@@ -50,6 +50,7 @@ from strategies import (
     new_canary,
     qualname_or_name,
     raise_through,
+    types_in,
     unicode_decode_error,
 )
 
@@ -71,16 +72,6 @@ def assert_error_shape(error: dict[str, Any], type_name: str | None = None) -> N
     assert error["frames"], "no frames"
     for f in error["frames"]:
         assert set(f) == FRAME_KEYS or set(f) == {"omitted"}
-
-
-def types_in(error: dict[str, Any]) -> set[str]:
-    out = {error["type"]}
-    for key in ("cause", "context"):
-        if key in error:
-            out |= types_in(error[key])
-    for m in error.get("exceptions", ()):
-        out |= types_in(m)
-    return out
 
 
 def raise_keyerror(canary: str) -> None:

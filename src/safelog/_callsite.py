@@ -222,13 +222,6 @@ def is_code_literal(text: str, frame: FrameType | None, filename: str | None = N
     return False
 
 
-def module_of(frame: FrameType | None) -> str | None:
-    if frame is None:
-        return None
-    name = frame.f_globals.get("__name__")
-    return name if type(name) is str else None
-
-
 def clear_caches() -> None:
     """Forget every cached pool (tests, and code reloaded at runtime)."""
     with _lock:
