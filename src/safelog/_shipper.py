@@ -100,6 +100,9 @@ _BACKOFF_MAX_EXPONENT = 10
 # the queue for ever.
 _MAX_INTERNAL_FAILURES = 3
 # The most recent PutLogEvents weights kept for benchmarks (bounded memory).
+#: How long a fork waits for the shipper thread to finish building its
+#: client (seconds). Building the default client takes a fraction of that.
+_FORK_BUILD_WAIT = 2.0
 _BATCH_WEIGHTS_KEPT = 1000
 _REPORT_INTERVAL = 10.0
 _DEFAULT_TIMEOUT = 5.0
@@ -363,6 +366,12 @@ class CloudWatchSink:
         # Set once the shipper thread has imported the SDK: a fork in the
         # middle of that import would leave the child a half-made module.
         self._ready = threading.Event()
+        # Held while the shipper thread builds its client. Building one makes
+        # an ssl.SSLContext, which holds OpenSSL's process-wide lock: a fork
+        # at that moment leaves the child a lock nobody will release, and its
+        # shipper hangs on its own first SSLContext. Fork waits for it.
+        self._building = threading.Lock()
+        self._building_held = False
         self._pid = os.getpid()
         self.stream_name = self._format_stream()
         self._queue: deque[tuple[int, str, int]] = deque()
@@ -634,7 +643,8 @@ class CloudWatchSink:
     def _get_transport(self) -> Any:
         if self._transport is None:
             if self._client is None:
-                self._client = self.config.make_client()
+                with self._building:
+                    self._client = self.config.make_client()
             self._transport = _get_transport_class()(
                 self._client, self.config.log_group, self.stream_name, self.config.retention_days
             )
@@ -909,6 +919,9 @@ class CloudWatchSink:
     def _before_fork(self) -> None:
         if self._thread is not None and threading.get_ident() != self._thread_ident:
             self._ready.wait(10)
+            # Bounded: a user factory slower than this (an STS call) delays
+            # the fork no longer; only a default-speed build is waited out.
+            self._building_held = self._building.acquire(timeout=_FORK_BUILD_WAIT)
         self._lock.acquire()
         mp_util = sys.modules.get("multiprocessing.util")
         if mp_util is not None and not self._mp_registered:
@@ -917,6 +930,9 @@ class CloudWatchSink:
 
     def _after_fork_in_parent(self) -> None:
         self._lock.release()
+        if self._building_held:
+            self._building_held = False
+            self._building.release()
 
     def _after_fork_in_child(self) -> None:
         # The parent's queue is the parent's to ship; the child starts empty
