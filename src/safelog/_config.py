@@ -26,7 +26,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks
+from . import _callsite, _children, _hooks
 from . import _chain as _chain_module
 from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
 from ._sinks import ConsoleSink, Dispatcher, Sink
@@ -337,7 +337,9 @@ def configure(
 
     *hooks* installs safelog's crash and warning hooks: True for all, False
     for none, or names from ``"excepthook"``, ``"threading"``,
-    ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
+    ``"unraisable"``, ``"warnings"``, ``"multiprocessing"`` (an exception
+    ending a ``multiprocessing`` child becomes a record, not CPython's
+    traceback on stderr); `shutdown` restores the previous ones.
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
@@ -449,6 +451,8 @@ def configure(
             cache_logger_on_first_use=False,
         )
         state.on_shutdown.append(_hooks.install(hook_names))
+        if "multiprocessing" in hook_names:
+            state.on_shutdown.append(_children.install(state.shutdown_timeout))
         _state = state
         _invalidate_proxies()
         atexit.register(_at_exit)

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: The hooks `safelog.configure` can install, by their ``hooks=`` name.
-HOOKS = ("excepthook", "threading", "unraisable", "warnings")
+HOOKS = ("excepthook", "multiprocessing", "threading", "unraisable", "warnings")
 
 _WARNINGS_LOGGER = "py.warnings"
 
