@@ -26,7 +26,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _children, _hooks
+from . import _callsite, _children, _hooks, _stdio
 from . import _chain as _chain_module
 from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
 from ._sinks import ConsoleSink, Dispatcher, Sink
@@ -331,6 +331,7 @@ def configure(
     shutdown_timeout: float | None = None,
     pyproject: str | os.PathLike[str] | bool = False,
     hooks: bool | Iterable[str] = True,
+    stdio: _stdio.StdioMode | None = None,
 ) -> None:
     """
     Configure safelog once, at startup.
@@ -341,9 +342,14 @@ def configure(
     ending a ``multiprocessing`` child becomes a record, not CPython's
     traceback on stderr); `shutdown` restores the previous ones.
 
+    *stdio* ``"guard"`` turns text written to ``sys.stdout``/``sys.stderr``
+    by anything but safelog's sinks (``print()``, ``traceback.print_exc()``,
+    libraries) into metadata records; ``"off"`` (the default) leaves them.
+
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
-    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``), and
+    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``,
+    ``SAFELOG_STDIO``), and
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default.
@@ -411,6 +417,9 @@ def configure(
             msg = "cloudwatch: must be a safelog.CloudWatch(...) or None"
             raise ConfigurationError(msg)
         hook_names = _hooks.resolve_hooks(hooks)
+        if stdio is None:
+            stdio = _env("SAFELOG_STDIO") or file_options.get("stdio")  # type: ignore[assignment]
+        stdio_mode = _stdio.resolve_mode(stdio)
 
         metadata = _metadata(svc, env)
         sinks: list[Sink] = []
@@ -453,6 +462,8 @@ def configure(
         state.on_shutdown.append(_hooks.install(hook_names))
         if "multiprocessing" in hook_names:
             state.on_shutdown.append(_children.install(state.shutdown_timeout))
+        if stdio_mode == "guard":
+            state.on_shutdown.append(_stdio.install(state.chain))
         _state = state
         _invalidate_proxies()
         atexit.register(_at_exit)
@@ -673,6 +684,7 @@ def stats() -> dict[str, int]:
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    out.update(_stdio.stats())
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):

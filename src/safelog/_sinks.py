@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import IO, Protocol, runtime_checkable
 
+from ._stdio import GuardedStream
+
 
 __all__ = ["ConsoleSink", "Dispatcher", "Sink", "internal_threads"]
 
@@ -53,6 +55,9 @@ class ConsoleSink:
 
     def write(self, line: str) -> None:
         stream = self._stream if self._stream is not None else sys.stderr
+        if type(stream) is GuardedStream:
+            # The stdio guard: safelog's own lines go to the real stream.
+            stream = stream.real
         data = line + "\n"
         with self._lock:
             try:
@@ -63,6 +68,8 @@ class ConsoleSink:
 
     def flush(self, timeout: float | None = None) -> None:
         stream = self._stream if self._stream is not None else sys.stderr
+        if type(stream) is GuardedStream:
+            stream = stream.real
         try:
             stream.flush()
         except Exception:  # noqa: BLE001
