@@ -368,7 +368,7 @@ def real_stream(stream: Any) -> Any:
     return stream
 
 
-def swap_real(name: StreamName, new: IO[str]) -> IO[str] | None:
+def swap_real(name: StreamName, new: Any) -> Any:
     """
     Make *new* the stream that ``sys.<name>`` finally writes to: the real
     stream under the guard, else ``sys.<name>`` itself. Returns the previous
@@ -380,7 +380,7 @@ def swap_real(name: StreamName, new: IO[str]) -> IO[str] | None:
         current.real = new
         return old
     setattr(sys, name, new)
-    return current  # type: ignore[no-any-return]
+    return current
 
 
 def install(target: Target) -> Callable[[], None]:

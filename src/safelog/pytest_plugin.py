@@ -23,6 +23,7 @@ costs nothing for suites that do not use it.
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 from collections.abc import Iterator
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 __all__ = [
     "canary",
     "pytest_addoption",
+    "pytest_runtest_call",
+    "pytest_runtest_setup",
+    "pytest_runtest_teardown",
     "safelog_capture",
     "safelog_cloudwatch",
     "safelog_moto",
@@ -57,6 +61,57 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=_AUTO_HELP,
     )
     parser.addini("safelog_auto", _AUTO_HELP, type="bool", default=False)
+
+
+# pytest points file descriptors 1 and 2 (and sys.stdout/sys.stderr) at its
+# own capture at the start of each test phase and takes them back at its
+# end. A capture made by a fixture watches the process streams too, so it
+# steps aside around those switches: trylast makes these the innermost
+# wrappers, inside pytest's own capture.
+
+
+def _pause_captures() -> None:
+    from safelog.testing import active_captures
+
+    for cap in reversed(active_captures()):
+        cap.pause_streams()
+
+
+def _resume_captures() -> None:
+    from safelog.testing import active_captures
+
+    for cap in active_captures():
+        cap.resume_streams()
+
+
+def _safelog_loaded() -> bool:
+    # Suites that never use safelog.testing pay nothing.
+    return "safelog.testing" in sys.modules
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    yield
+    if _safelog_loaded():
+        _pause_captures()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    if _safelog_loaded():
+        _resume_captures()
+    yield
+    if _safelog_loaded():
+        _pause_captures()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    if _safelog_loaded():
+        _resume_captures()
+    yield
+    if _safelog_loaded():
+        _pause_captures()
 
 
 def _auto_mode(config: pytest.Config) -> bool:

@@ -24,10 +24,15 @@ They never print other logged values.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import logging
+import os
 import re
 import secrets
+import sys
+import tempfile
 import threading
 import urllib.parse
 import warnings
@@ -36,9 +41,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
-from . import _config, _hooks
+from . import _config, _hooks, _stdio
 
 
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "CanaryKind",
     "Leak",
     "LogCapture",
+    "active_captures",
     "assert_logged",
     "assert_no_leaks",
     "canary",
@@ -475,6 +481,182 @@ def _leak_message(leaks: list[Leak], problems: list[str]) -> str:
     return "\n".join(parts)
 
 
+# -- the process's own streams -----------------------------------------------
+
+_STREAM_FDS: tuple[tuple[_stdio.StreamName, int], ...] = (("stdout", 1), ("stderr", 2))
+
+
+class _Tee(io.TextIOBase):
+    """
+    Stands in for ``sys.stdout``/``sys.stderr`` during a capture: passes
+    every write on at once (pytest's ``capsys``/``capfd`` still see it) and,
+    when the stream it passes to does not write to the descriptor itself,
+    also records it for the leak check.
+    """
+
+    def __init__(self, fd: int, record_fd: int | None, passed_to: Any) -> None:
+        super().__init__()
+        self._fd = fd
+        self._record_fd = record_fd
+        self.passed_to = passed_to
+
+    def write(self, s: str) -> int:
+        text: object = s
+        if not isinstance(text, str):
+            msg = f"write() argument must be str, not {type(text).__name__}"
+            raise TypeError(msg)
+        if self._record_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._record_fd, s.encode("utf-8", errors="backslashreplace"))
+        if self.passed_to is not None:
+            self.passed_to.write(s)
+        return len(s)
+
+    def flush(self) -> None:
+        _flush(self.passed_to)
+
+    def fileno(self) -> int:
+        # subprocess(stdout=sys.stdout) and the like write to the descriptor,
+        # which the capture watches too.
+        return self._fd
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]  # read-only, as on TextIOWrapper
+        return str(getattr(self.passed_to, "encoding", None) or "utf-8")
+
+
+def _writes_to(stream: object, fd: int) -> bool:
+    try:
+        return bool(stream.fileno() == fd)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 -- io.UnsupportedOperation, a closed stream
+        return False
+
+
+class _Redirect:
+    """
+    One of the process's standard streams, watched: file descriptor *fd*
+    points at a temporary file (C code, children, ``os.write``), and
+    ``sys.<name>`` is a `_Tee` (Python code).
+    """
+
+    def __init__(self, name: _stdio.StreamName, fd: int) -> None:
+        self.name = name
+        self.fd = fd
+        self.label = f"process {name} (file descriptor {fd})"
+        # O_APPEND: every writer (this process, forked and spawned children,
+        # C code) appends, so reading back never moves anyone's offset.
+        self.at_fd = tempfile.TemporaryFile(mode="a+b")  # noqa: SIM115 -- closed in close()
+        self.from_python = tempfile.TemporaryFile(mode="a+b")  # noqa: SIM115 -- same
+        self.saved: int | None = None
+        self.previous: Any = None
+        self.replayed = 0
+
+    def attach(self) -> None:
+        if self.saved is not None:
+            return
+        current = getattr(sys, self.name)
+        _flush(current)
+        inner = _stdio.real_stream(current)
+        _flush(inner)
+        self.saved = os.dup(self.fd)
+        os.dup2(self.at_fd.fileno(), self.fd)
+        # A stream that writes to the descriptor lands in at_fd already.
+        record = None if _writes_to(inner, self.fd) else self.from_python.fileno()
+        self.previous = _stdio.swap_real(self.name, _Tee(self.fd, record, inner))
+
+    def detach(self) -> None:
+        saved = self.saved
+        if saved is None:
+            return
+        self.saved = None
+        _flush(getattr(sys, self.name))
+        _stdio.swap_real(self.name, self.previous)
+        os.dup2(saved, self.fd)
+        os.close(saved)
+        # What reached the descriptor goes where it would have gone
+        # (pytest's capture, the terminal): the capture looks, never hides.
+        data = _read_from(self.at_fd, self.replayed)
+        self.replayed += len(data)
+        if data:
+            with contextlib.suppress(OSError):
+                os.write(self.fd, data)
+
+    def read(self) -> str:
+        data = _read_from(self.from_python, 0) + _read_from(self.at_fd, 0)
+        return data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        try:
+            self.detach()
+        finally:
+            self.at_fd.close()
+            self.from_python.close()
+
+
+def _read_from(file: IO[bytes], offset: int) -> bytes:
+    fileno = file.fileno()
+    size = os.fstat(fileno).st_size
+    if size <= offset:
+        return b""
+    return os.pread(fileno, size - offset, offset)
+
+
+def _flush(stream: object) -> None:
+    flush = getattr(stream, "flush", None)
+    if callable(flush):
+        with contextlib.suppress(Exception):
+            flush()
+
+
+class _ProcessStreams:
+    """File descriptors 1 and 2 of this process, watched while a capture is active."""
+
+    def __init__(self) -> None:
+        self.redirects: list[_Redirect] = []
+        self.failed = False
+
+    def start(self) -> None:
+        for name, fd in _STREAM_FDS:
+            try:
+                redirect = _Redirect(name, fd)
+                redirect.attach()
+            except (OSError, ValueError):
+                # A closed or missing descriptor (a daemon, pythonw): said in
+                # problems(), never silently passed.
+                self.failed = True
+                continue
+            self.redirects.append(redirect)
+
+    def pause(self) -> None:
+        for redirect in reversed(self.redirects):
+            with contextlib.suppress(OSError, ValueError):
+                redirect.detach()
+
+    def resume(self) -> None:
+        for redirect in self.redirects:
+            try:
+                redirect.attach()
+            except (OSError, ValueError):
+                self.failed = True
+
+    def entries(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for redirect in self.redirects:
+            out.extend((redirect.label, line) for line in redirect.read().splitlines() if line)
+        return out
+
+    def stop(self) -> None:
+        for redirect in reversed(self.redirects):
+            with contextlib.suppress(OSError, ValueError):
+                redirect.close()
+        self.redirects.clear()
+
 # -- the capture -------------------------------------------------------------
 
 # pytest's logging plugin puts these on the root logger around every test
@@ -566,9 +748,12 @@ class LogCapture:
     on any thread while it is active are recorded.
     """
 
-    def __init__(self, *, read_back_timeout: float = 10.0, strict: bool = True) -> None:
+    def __init__(
+        self, *, read_back_timeout: float = 10.0, strict: bool = True, streams: bool = True
+    ) -> None:
         self.read_back_timeout = read_back_timeout
         self.strict = strict
+        self._streams: _ProcessStreams | None = _ProcessStreams() if streams else None
         self._lock = threading.Lock()
         self._lines: list[str] = []
         self._watched: dict[str, None] = {}
@@ -596,6 +781,8 @@ class LogCapture:
             state.chain.dispatcher.add_listener(self._listener)
         with _registry_lock:
             _active.append(self)
+        if self._streams is not None:
+            self._streams.start()
         return self
 
     def __exit__(
@@ -604,6 +791,8 @@ class LogCapture:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._streams is not None:
+            self._streams.stop()
         with _registry_lock:
             if self in _active:
                 _active.remove(self)
@@ -676,6 +865,30 @@ class LogCapture:
             out.extend((label, line) for line in lines if type(line) is str)
         return out
 
+    def pause_streams(self) -> None:
+        """
+        Give file descriptors 1 and 2 back to whoever had them (a test
+        runner switching its own capture between test phases) and hand on
+        what reached them so far; `resume_streams` watches them again.
+        """
+        if self._streams is not None:
+            self._streams.pause()
+
+    def resume_streams(self) -> None:
+        """Watch file descriptors 1 and 2 again after `pause_streams`."""
+        if self._streams is not None:
+            self._streams.resume()
+
+    def process_output(self) -> list[tuple[str, str]]:
+        """
+        (stream, line) for what reached this process's file descriptors 1
+        and 2 since the capture began: ``print()``, CPython's own tracebacks,
+        children's output, C code. Empty with ``streams=False``.
+        """
+        if self._streams is None:
+            return []
+        return self._streams.entries()
+
     def problems(self) -> list[str]:
         """Reasons the capture cannot vouch for the output (empty when sound)."""
         out: list[str] = []
@@ -686,6 +899,11 @@ class LogCapture:
                 "later records went to a chain it does not watch"
             )
             return out
+        if self._streams is not None and self._streams.failed:
+            out.append(
+                "the process's stdout or stderr (file descriptor 1 or 2) could not be "
+                "watched: text that bypasses logging there goes unchecked"
+            )
         if not self.strict:
             return out
         if state.handler is None:
@@ -731,6 +949,7 @@ class LogCapture:
         problems = self.problems()
         entries = [(self._label, line) for line in self.lines]
         entries.extend(self.stored())
+        entries.extend(self.process_output())
         leaks = _scan(entries, profiles)
         if leaks or problems:
             raise AssertionError(_leak_message(leaks, problems))
@@ -799,9 +1018,16 @@ def _missing_message(
     return "\n".join(lines)
 
 
-def capture(*, read_back_timeout: float = 10.0, strict: bool = True) -> LogCapture:
+def capture(
+    *, read_back_timeout: float = 10.0, strict: bool = True, streams: bool = True
+) -> LogCapture:
     """
-    A context manager recording every line the configured chain renders.
+    A context manager recording every line the configured chain renders,
+    and (with *streams*, the default) everything that reaches the process's
+    stdout and stderr at file-descriptor level while it is active: a
+    canary printed by ``traceback.print_exc()``, a child process or C code
+    fails `assert_no_leaks` too. That output still reaches pytest's own
+    capture (or the terminal) when the capture ends.
 
     safelog must be configured first. With *strict* (the default) the
     assertions also fail when something lets records bypass the chain
@@ -811,7 +1037,13 @@ def capture(*, read_back_timeout: float = 10.0, strict: bool = True) -> LogCaptu
     tolerated: they belong to the test run. *read_back_timeout* bounds each read of a sink's stored
     copy.
     """
-    return LogCapture(read_back_timeout=read_back_timeout, strict=strict)
+    return LogCapture(read_back_timeout=read_back_timeout, strict=strict, streams=streams)
+
+
+def active_captures() -> tuple[LogCapture, ...]:
+    """The captures active right now, outermost first (the pytest plugin pauses them)."""
+    with _registry_lock:
+        return tuple(_active)
 
 
 def _active_capture(name: str) -> LogCapture:
