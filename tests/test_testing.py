@@ -685,7 +685,8 @@ class TestProcessStreams:
             print("progress: 3 of 4")
             safelog.get_logger(__name__).info("noted", note=secret)
             cap.assert_no_leaks()
-            assert ("process stdout (file descriptor 1)", "progress: 3 of 4") in cap.process_output()
+            stdout = "process stdout (file descriptor 1)"
+            assert (stdout, "progress: 3 of 4") in cap.process_output()
 
     def test_stdio_guard_output_is_metadata(self, console: Any) -> None:
         """Under configure(stdio='guard'), print() of a canary reaches the process as a record."""
