@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import inspect
 import json
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -234,3 +236,35 @@ class TestTestingPage:
         assert files == {"pyproject.toml", "app.py", "test_app.py"}
         assert proc.returncode == 0, proc.stdout[-3000:]
         assert "3 passed" in proc.stdout
+
+
+class TestDemo:
+    def test_output_has_a_legend_and_rounded_durations(self) -> None:
+        """`make demo` explains its markers and what was tried versus stored; durations rounded."""
+        demo = _load_example("quickstart.py")
+        record = {
+            "level": "info",
+            "event": "export.finished",
+            "page_id": "pg_1001",
+            "duration_ms": 13.390268999955879,
+        }
+
+        line = demo.shown(record)
+
+        assert '"duration_ms": 13.39}' in line
+        for text in ("<non-constant-event>", "dropped: N", "undeclared fields", "%-arguments"):
+            assert text in demo.LEGEND, text
+        assert "What the service tried to log" in demo.TRIED
+        # The description of what was tried names no planted content.
+        assert not [p for p in demo.PLANTED if p in demo.TRIED + demo.LEGEND]
+
+
+def _load_example(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(
+        f"example_{Path(name).stem}", ROOT / "examples" / name
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
