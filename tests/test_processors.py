@@ -93,7 +93,7 @@ class NumberedEvents(enum.IntEnum):
 
 
 def _filter(**fields: Kind) -> PolicyFilter:
-    key = make_hash_key(b"k" * 32)
+    key = make_hash_key(b"processors-test-key-" + b"0123456789abcdef")
     return PolicyFilter(FieldPolicy(fields), key, META)
 
 

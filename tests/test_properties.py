@@ -38,7 +38,7 @@ POLICY = {
     "trace_id": safelog.Uuid(),
     "tenant": safelog.Hashed(),
 }
-KEY = b"property-test-key-0123456789"
+KEY = b"property-test-hash-key-0123456789abcdef"
 # String literals of this module: the only events and logger names that may pass.
 EVENTS = ("page_exported", "export_failed", "Import finished for %s", "user signed in")
 LOGGER_NAMES = ("app.billing", "app.export")

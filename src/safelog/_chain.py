@@ -27,9 +27,9 @@ from typing import Any, ClassVar
 from structlog import BoundLoggerBase
 
 from . import _callsite
+from ._names import qualified_type_name
 from ._sinks import Dispatcher
 from .processors import add_timestamp, render_json_line
-from .tracebacks import qualified_type_name
 
 
 __all__ = ["Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]

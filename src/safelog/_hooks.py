@@ -31,15 +31,10 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import _callsite, processors
+from ._names import MARKER_NAME, checked_module_name, function_name_of, module_name_of
 from .policy import ConfigurationError
 from .processors import MARKER_EVENT, StdlibOrigin
-from .tracebacks import (
-    MARKER_NAME,
-    WarningSite,
-    checked_module_name,
-    function_name_of,
-    module_name_of,
-)
+from .tracebacks import WarningSite
 
 
 if TYPE_CHECKING:
