@@ -6,6 +6,7 @@ import inspect
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 
@@ -134,6 +135,8 @@ class TestReadme:
         script = tmp_path / "usage.py"
         script.write_text(code, encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOG_")}
+        # As in production: the key comes from the environment, never the code.
+        env["SAFELOG_HASH_KEY"] = secrets.token_hex(32)
 
         proc = subprocess.run(
             [sys.executable, str(script)],
