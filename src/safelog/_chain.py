@@ -43,7 +43,7 @@ from .processors import (
     add_timestamp,
     render_json_line,
 )
-from .tracebacks import qualified_type_name
+from ._names import qualified_type_name
 
 
 __all__ = ["Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]

@@ -32,15 +32,10 @@ from typing import TYPE_CHECKING, Any
 
 from . import _callsite, processors
 from ._chain import current_chain
+from ._names import MARKER_NAME, checked_module_name, function_name_of, module_name_of
 from .errors import ConfigurationError
 from .processors import MARKER_EVENT, StdlibOrigin
-from .tracebacks import (
-    MARKER_NAME,
-    WarningSite,
-    checked_module_name,
-    function_name_of,
-    module_name_of,
-)
+from .tracebacks import WarningSite
 
 
 if TYPE_CHECKING:
