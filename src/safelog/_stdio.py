@@ -42,7 +42,7 @@ from types import FrameType
 from typing import IO, Any, Literal, Protocol
 
 from . import _callsite
-from .policy import ConfigurationError
+from .errors import ConfigurationError
 from .processors import add_timestamp, render_json_line
 
 

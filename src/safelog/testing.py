@@ -43,7 +43,8 @@ from functools import lru_cache
 from types import TracebackType
 from typing import IO, Any, Literal
 
-from . import _config, _hooks, _stdio
+from . import _config, _hooks, _state, _stdio
+from .stdlib import bypassing_handlers, describe_handlers
 
 
 __all__ = [
@@ -657,6 +658,7 @@ class _ProcessStreams:
                 redirect.close()
         self.redirects.clear()
 
+
 # -- the capture -------------------------------------------------------------
 
 # pytest's logging plugin puts these on the root logger around every test
@@ -766,7 +768,7 @@ class LogCapture:
     # context manager
 
     def __enter__(self) -> LogCapture:
-        state = _config._state
+        state = _state.current()
         if state is None:
             msg = (
                 "safelog.testing.capture(): safelog is not configured. Call "
@@ -892,7 +894,7 @@ class LogCapture:
     def problems(self) -> list[str]:
         """Reasons the capture cannot vouch for the output (empty when sound)."""
         out: list[str] = []
-        state = _config._state
+        state = _state.current()
         if state is None or state is not self._state:
             out.append(
                 "safelog was shut down or reconfigured while the capture was active: "
@@ -914,14 +916,14 @@ class LogCapture:
         # self_check counts pytest's handlers as bypassing; that one check is
         # redone below without them.
         out.extend(
-            p for p in _config.self_check() if not p.startswith("stdlib handlers bypass safelog")
+            p
+            for p in _config.self_check()
+            if p.code not in {"handler-bypass", "hook-replaced"}  # redone below
         )
-        bypass = [
-            (lg, h) for lg, h in _config._bypassing_handlers() if not _is_test_runner_handler(h)
-        ]
+        bypass = [(lg, h) for lg, h in bypassing_handlers() if not _is_test_runner_handler(h)]
         if bypass:
             out.append(
-                f"stdlib handlers bypass safelog: {_config._describe(bypass)} "
+                f"stdlib handlers bypass safelog: {describe_handlers(bypass)} "
                 "(they see records before the chain sanitizes them)"
             )
         out.extend(_hook_problems())
