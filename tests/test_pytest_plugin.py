@@ -53,12 +53,12 @@ def test_leak(safelog_capture, canary):
 
 CLEAN = """
 import safelog
-from safelog.testing import CanaryFactory, LogCapture
+from safelog.testing import CanaryFactory, SafelogCapture
 
 log = safelog.get_logger(__name__)
 
 
-def test_clean(safelog_capture: LogCapture, canary: CanaryFactory) -> None:
+def test_clean(safelog_capture: SafelogCapture, canary: CanaryFactory) -> None:
     secret = canary("card")
     log.info("noted", status=secret, n=2)
     safelog_capture.assert_logged("noted", n=2, status="<rejected:enum>")

@@ -706,3 +706,18 @@ class TestProcessStreams:
             print("seen now")
             assert capsys.readouterr().out == "seen now\n"
             assert ("process stdout (file descriptor 1)", "seen now") in cap.process_output()
+
+
+class TestNames:
+    def test_old_name_warns_and_still_works(self) -> None:
+        """safelog.testing.LogCapture is the renamed SafelogCapture, with a DeprecationWarning."""
+        with pytest.warns(DeprecationWarning, match="SafelogCapture"):
+            old = testing.LogCapture
+        assert old is testing.SafelogCapture
+
+    def test_new_name_does_not_clash_with_structlog(self) -> None:
+        """The capture class is not named like structlog.testing.LogCapture."""
+        import structlog.testing
+
+        assert testing.SafelogCapture.__name__ not in vars(structlog.testing)
+        assert "LogCapture" not in testing.__all__

@@ -40,7 +40,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ._chain import chain_of
+from ._chain import current_chain
 from .processors import CallOrigin
 
 
@@ -156,7 +156,7 @@ def _reporting(run: Callable[[], None], timeout: float) -> Callable[[], None]:
 def _report(exc_info: object, timeout: float) -> None:
     # Never prints, never raises: the child is ending either way.
     try:
-        chain = chain_of(None)
+        chain = current_chain()
         if chain.min_level > logging.ERROR:
             return
         origin = CallOrigin((_LOGGER, sys._getframe()))

@@ -4,8 +4,8 @@ thin shell over `safelog.testing`.
 
 Fixtures:
 
-- ``safelog_capture``: a `safelog.testing.LogCapture` active for the test
-  (annotate with ``safelog.testing.LogCapture``). safelog must already be
+- ``safelog_capture``: a `safelog.testing.SafelogCapture` active for the test
+  (annotate with ``safelog.testing.SafelogCapture``). safelog must already be
   configured, e.g. by an autouse fixture of your own.
 - ``canary``: a `safelog.testing.CanaryFactory`; ``canary("email")``.
 - ``safelog_moto``: a moto server on 127.0.0.1 for the session.
@@ -34,7 +34,7 @@ import pytest
 
 if TYPE_CHECKING:
     from safelog._embedded import EmbeddedMoto
-    from safelog.testing import CanaryFactory, LogCapture
+    from safelog.testing import CanaryFactory, SafelogCapture
 
 
 __all__ = [
@@ -119,7 +119,7 @@ def _auto_mode(config: pytest.Config) -> bool:
 
 
 @pytest.fixture
-def safelog_capture() -> Iterator[LogCapture]:
+def safelog_capture() -> Iterator[SafelogCapture]:
     """Every line safelog's configured chain renders during the test."""
     from safelog.testing import capture
 
@@ -137,7 +137,7 @@ def canary(request: pytest.FixtureRequest) -> Iterator[CanaryFactory]:
         yield factory
         return
     # Set up the capture first so it is torn down after this check.
-    cap: LogCapture = request.getfixturevalue("safelog_capture")
+    cap: SafelogCapture = request.getfixturevalue("safelog_capture")
     yield factory
     issued = factory.issued
     if issued:

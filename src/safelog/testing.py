@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
-from typing import IO, Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
 from . import _config, _hooks, _state, _stdio
 from .stdlib import bypassing_handlers, describe_handlers
@@ -52,7 +52,7 @@ __all__ = [
     "CanaryFactory",
     "CanaryKind",
     "Leak",
-    "LogCapture",
+    "SafelogCapture",
     "active_captures",
     "assert_logged",
     "assert_no_leaks",
@@ -159,7 +159,7 @@ class _Info:
 
 _registry: dict[str, _Info] = {}
 _registry_lock = threading.Lock()
-_active: list[LogCapture] = []
+_active: list[SafelogCapture] = []
 
 
 def canary(kind: CanaryKind = "text") -> str:
@@ -742,7 +742,7 @@ def _show_expected(value: Any) -> str:
 _capture_lock = threading.Lock()
 
 
-class LogCapture:
+class SafelogCapture:
     """
     Every line the configured chain renders, as the sinks get it.
 
@@ -767,7 +767,7 @@ class LogCapture:
 
     # context manager
 
-    def __enter__(self) -> LogCapture:
+    def __enter__(self) -> SafelogCapture:
         state = _state.current()
         if state is None:
             msg = (
@@ -1022,7 +1022,7 @@ def _missing_message(
 
 def capture(
     *, read_back_timeout: float = 10.0, strict: bool = True, streams: bool = True
-) -> LogCapture:
+) -> SafelogCapture:
     """
     A context manager recording every line the configured chain renders,
     and (with *streams*, the default) everything that reaches the process's
@@ -1039,16 +1039,16 @@ def capture(
     tolerated: they belong to the test run. *read_back_timeout* bounds each read of a sink's stored
     copy.
     """
-    return LogCapture(read_back_timeout=read_back_timeout, strict=strict, streams=streams)
+    return SafelogCapture(read_back_timeout=read_back_timeout, strict=strict, streams=streams)
 
 
-def active_captures() -> tuple[LogCapture, ...]:
+def active_captures() -> tuple[SafelogCapture, ...]:
     """The captures active right now, outermost first (the pytest plugin pauses them)."""
     with _registry_lock:
         return tuple(_active)
 
 
-def _active_capture(name: str) -> LogCapture:
+def _active_capture(name: str) -> SafelogCapture:
     with _registry_lock:
         cap = _active[-1] if _active else None
     if cap is None:
@@ -1058,12 +1058,31 @@ def _active_capture(name: str) -> LogCapture:
 
 
 def assert_no_leaks(*canaries: str) -> None:
-    """`LogCapture.assert_no_leaks` on the innermost active capture."""
+    """`SafelogCapture.assert_no_leaks` on the innermost active capture."""
     __tracebackhide__ = True
     _active_capture("assert_no_leaks").assert_no_leaks(*canaries)
 
 
 def assert_logged(event: str, /, **fields: Any) -> dict[str, Any]:
-    """`LogCapture.assert_logged` on the innermost active capture."""
+    """`SafelogCapture.assert_logged` on the innermost active capture."""
     __tracebackhide__ = True
     return _active_capture("assert_logged").assert_logged(event, **fields)
+
+
+if TYPE_CHECKING:
+    #: Deprecated: the old name of `SafelogCapture`.
+    LogCapture = SafelogCapture
+
+
+def __getattr__(name: str) -> Any:
+    # The old name clashed with structlog.testing.LogCapture; it still works
+    # for a while, with a warning.
+    if name == "LogCapture":
+        warnings.warn(
+            "safelog.testing.LogCapture is deprecated: use safelog.testing.SafelogCapture",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SafelogCapture
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
