@@ -202,7 +202,36 @@ SCRIPT = textwrap.dedent(
 
     secret = sys.argv[2]
     safelog.configure(service="svc", stdio="guard", console=sys.argv[1] == "console")
-    if sys.argv[3] == "signals":
+    if sys.argv[3] == "fork":
+        import threading
+        import time
+
+        stop = threading.Event()
+
+        def chatter():
+            while not stop.is_set():
+                print("busy", secret)
+
+        thread = threading.Thread(target=chatter)
+        thread.start()
+        for _ in range(20):
+            pid = os.fork()
+            if pid == 0:
+                print("child", secret)
+                sys.stdout.flush()
+                os._exit(0)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    break
+                time.sleep(0.01)
+            else:
+                os.kill(pid, 9)
+                os.write(2, b"child hung\\n")
+        stop.set()
+        thread.join()
+    elif sys.argv[3] == "signals":
         def handler(signum, frame):
             print("tick", secret)
 
@@ -245,6 +274,16 @@ class TestProcess:
         assert find_leaks(proc.stderr.splitlines(), secret) == []
         events = [json.loads(line)["event"] for line in proc.stderr.splitlines()]
         assert events == [_stdio.EVENT]
+
+    def test_forked_children_inherit_the_guard(self, tmp_path: Path) -> None:
+        """20 forks while a thread prints: every child's print is a record, none hangs."""
+        proc, secret = run_script(tmp_path, "console", "fork")
+        assert proc.returncode == 0
+        assert "child hung" not in proc.stderr
+        assert find_leaks((proc.stdout + proc.stderr).splitlines(), secret) == []
+        records = [json.loads(line) for line in proc.stderr.splitlines()]
+        pids = {r["pid"] for r in records if r["event"] == _stdio.EVENT}
+        assert len(pids) == 21  # the script itself and each of its 20 children
 
     def test_print_in_a_signal_handler_never_deadlocks(self, tmp_path: Path) -> None:
         """print() from a SIGALRM handler every millisecond while main prints: no hang (no lock)."""
