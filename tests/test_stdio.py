@@ -198,8 +198,12 @@ SCRIPT = textwrap.dedent(
     import sys
     import traceback
 
+    import faulthandler
+
     import safelog
 
+    # A hang shows where it is (fd 2, past the guard) instead of a bare timeout.
+    faulthandler.dump_traceback_later(100, exit=True)
     secret = sys.argv[2]
     safelog.configure(service="svc", stdio="guard", console=sys.argv[1] == "console")
     if sys.argv[3] == "fork":
