@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import io
 import json
+import secrets
 import sys
 import uuid
 
@@ -79,7 +80,8 @@ def main() -> int:
         service="kinds",
         fields=FIELDS,
         console=sink,
-        hash_key="example-only-key-do-not-use-in-prod",
+        # A throwaway key for the demo; a service reads its key from a secret store.
+        hash_key=secrets.token_hex(32),
     )
     log = safelog.get_logger(__name__)
     log.info("accepted", **ACCEPTED)  # safelog: ignore[SL208] -- a fixed table of examples

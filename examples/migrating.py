@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import secrets
 import sys
 
 from typing import Any
@@ -37,7 +38,8 @@ FIELDS = {
     "page_id": safelog.Int(min=1, purpose="internal page number"),
     "tenant": safelog.Hashed(purpose="which customer, pseudonymised"),
 }
-HASH_KEY = "example-only-key-do-not-use-in-prod"
+# A throwaway key for the demo; a service reads its key from a secret store.
+HASH_KEY = secrets.token_hex(32)
 
 
 def leaked(text: str) -> int:

@@ -22,6 +22,7 @@ policy is `examples/pyproject.toml`.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import time
 import uuid
@@ -117,7 +118,7 @@ TENANT = "acme-corp-customer-4711"
 def main() -> int:
     # In production the key comes from your secret store, and the AWS
     # credentials from the usual chain; the embedded CloudWatch takes any.
-    os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
+    os.environ.setdefault("SAFELOG_HASH_KEY", secrets.token_hex(32))
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with EmbeddedMoto() as cloudwatch:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import secrets
 import sys
 import threading
 import time
@@ -113,7 +114,7 @@ def read_back(endpoint_url: str, log_group: str) -> list[str]:
 def main() -> int:
     # In production the key comes from your secret store, and the AWS
     # credentials from the usual chain; the embedded CloudWatch takes any.
-    os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
+    os.environ.setdefault("SAFELOG_HASH_KEY", secrets.token_hex(32))
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 

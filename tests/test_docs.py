@@ -8,6 +8,7 @@ import inspect
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 
@@ -168,6 +169,8 @@ def _run_page(path: Path, workdir: Path) -> list[subprocess.CompletedProcess[str
             target.write_text(block.code, encoding="utf-8")
     # The developer's shell must not change what the examples do.
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOG_")}
+    # As in production: a hash key comes from the environment, never the code.
+    env["SAFELOG_HASH_KEY"] = secrets.token_hex(32)
     with contextlib.ExitStack() as stack:
         # A page that ships to a local CloudWatch gets one, as its text says.
         if "LOCAL_CLOUDWATCH_URL" in path.read_text(encoding="utf-8"):

@@ -42,9 +42,24 @@ class TestImport:
         )
         loaded = json.loads(out.stdout)
         assert "safelog" in loaded
-        assert "structlog" in loaded
         heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
         assert heavy == []
+        # The runtime and structlog load on first use (PEP 562), not at import.
+        assert "structlog" not in loaded
+        assert "safelog._chain" not in loaded
+
+    def test_structlog_gets_safelogs_defaults_once_imported(self) -> None:
+        """After `import safelog`, a later `import structlog` is configured at once."""
+        code = (
+            "import safelog, structlog\n"
+            "from safelog._chain import StructlogFactory\n"
+            "cfg = structlog.get_config()\n"
+            "print(isinstance(cfg['logger_factory'], StructlogFactory))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert out.stdout.strip() == "True"
 
     def test_py_typed_is_shipped(self) -> None:
         """The package carries the py.typed marker."""
