@@ -32,6 +32,7 @@ import structlog
 from structlog import BoundLoggerBase
 
 from . import _callsite, _state
+from ._dev import DevCapture, DevExplainer
 from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import FieldPolicy, HashKey
@@ -162,8 +163,13 @@ def build_state(
     metadata: dict[str, Any],
     level: int,
     generation: int,
+    dev: bool = False,
 ) -> _state.State:
-    """A configuration's chain: context, policy, event guard, exception, JSON line."""
+    """
+    A configuration's chain: context, policy, event guard, exception, JSON
+    line. With *dev*, two stages around them leave the dev console its notes
+    (`_dev`); the line itself is the same.
+    """
     policy_filter = PolicyFilter(policy, key, metadata)
     processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -172,6 +178,9 @@ def build_state(
         ExceptionSanitizer(),
         JSONLineRenderer(),
     ]
+    if dev:
+        processors[1:1] = [DevCapture()]
+        processors[-1:-1] = [DevExplainer(policy.kinds)]
     chain = Chain(processors, Dispatcher(sinks), metadata)
     chain.min_level = level
     return _state.State(

@@ -22,7 +22,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks, _lifecycle, _options, _state
+from . import _callsite, _dev, _hooks, _lifecycle, _options, _state
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -86,6 +86,7 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     pyproject: str | os.PathLike[str] | bool = False,
     hooks: bool | Iterable[str] = True,
     handle_sigterm: bool = True,
+    dev: bool | None = None,
 ) -> None:
     """
     Configure safelog once, at startup.
@@ -99,6 +100,12 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
 
     *handle_sigterm*: when SIGTERM still has its default action, flush every
     sink within *shutdown_timeout* on SIGTERM, then end as SIGTERM would.
+
+    *dev* (or ``SAFELOG_DEV=1``) turns the console into the development
+    console: readable records, dropped fields by name and reason, exception
+    messages -- on the console only, never in what any other sink gets. It
+    refuses to start with a CloudWatch sink or under a managed runtime
+    (Lambda, ECS, Kubernetes, ...).
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
@@ -127,6 +134,9 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
+        if opts.dev and cloudwatch is not None:
+            reason = _dev.refusal(cloudwatch=True, environ=os.environ)
+            raise ConfigurationError(reason)
         _apply(opts, cloudwatch, extra, handle_sigterm=handle_sigterm)
 
 
@@ -145,6 +155,7 @@ _RESOLVED = frozenset(
         "shutdown_timeout",
         "pyproject",
         "hooks",
+        "dev",
     }
 )
 
@@ -180,14 +191,15 @@ def _check_factory(cloudwatch: object) -> None:
         raise ConfigurationError(msg)
 
 
-def _console_sink(choice: _options.ConsoleChoice) -> Sink | None:
+def _console_sink(choice: _options.ConsoleChoice, *, dev: bool = False) -> Sink | None:
+    make: Callable[[IO[str] | None], Sink] = _dev.DevConsoleSink if dev else ConsoleSink
     if choice is True:
-        return ConsoleSink(None)
+        return make(None)
     if choice is False:
         return None
     if choice == "stdout":
-        return ConsoleSink(sys.stdout)
-    return ConsoleSink(cast("IO[str]", choice))
+        return make(sys.stdout)
+    return make(cast("IO[str]", choice))
 
 
 def _make_sinks(
@@ -198,7 +210,7 @@ def _make_sinks(
 ) -> tuple[tuple[Sink, ...], Callable[[Dispatcher], None]]:
     """The sinks in order, and the function that tells a reporting sink its dispatcher."""
     sinks: list[Sink] = []
-    console = _console_sink(opts.console)
+    console = _console_sink(opts.console, dev=opts.dev)
     if console is not None:
         sinks.append(console)
     holder: list[Dispatcher] = []
@@ -262,6 +274,7 @@ def _build_and_install(
         metadata=metadata,
         level=opts.level,
         generation=_state.next_generation(),
+        dev=opts.dev,
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout

@@ -213,7 +213,7 @@ def explain(
 
 
 def _origin_frame(origin: Any) -> tuple[Any, str | None]:
-    if type(origin) is CallOrigin and len(origin) == 2:  # noqa: PLR2004 -- (name, frame)
+    if type(origin) is CallOrigin and len(origin) == 2:
         return origin[1], None
     if type(origin) is StdlibOrigin:
         pathname = getattr(origin.record, "pathname", None)
@@ -225,7 +225,7 @@ def _shown_name(key: object, frame: Any, filename: str | None) -> str:
     """*key* if it is an identifier written in the calling code, else the marker."""
     if (
         type(key) is str
-        and len(key) <= 64  # noqa: PLR2004 -- longer is not a name anyone wrote
+        and len(key) <= 64  # longer is not a name anyone wrote
         and key.isidentifier()
         and key.isascii()
         and _callsite.is_code_literal(key, frame, filename)
@@ -260,7 +260,7 @@ def _exception_text(exc_info: object) -> str | None:
         exc = sys.exc_info()[1]
     elif isinstance(exc_info, BaseException):
         exc = exc_info
-    elif type(exc_info) is tuple and len(exc_info) == 3:  # noqa: PLR2004 -- (type, value, tb)
+    elif type(exc_info) is tuple and len(exc_info) == 3:  # (type, value, tb)
         exc = exc_info[1]
     if not isinstance(exc, BaseException):
         return None
@@ -274,9 +274,7 @@ def _exception_text(exc_info: object) -> str | None:
 def _printable(text: str) -> str:
     # The dev console is a terminal: control characters could move the
     # cursor, recolour or hide lines. Show them escaped instead.
-    return "".join(
-        c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text
-    )
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
 
 
 # -- the sink -----------------------------------------------------------------
@@ -395,7 +393,9 @@ def render(record: Mapping[str, Any], notes: DevNotes | None, *, colour: bool) -
     return "\n".join(lines)
 
 
-def _traceback(error: Mapping[str, Any], notes: DevNotes | None, indent: str, paint: Any) -> list[str]:
+def _traceback(
+    error: Mapping[str, Any], notes: DevNotes | None, indent: str, paint: Any
+) -> list[str]:
     lines = [f"{indent}Traceback (most recent call last):"]
     frames = error.get("frames")
     if isinstance(frames, list):

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-from . import _pyproject
+from . import _dev, _pyproject
 from ._hooks import resolve_hooks
 from ._levels import NAME_TO_LEVEL
 from .errors import ConfigurationError
@@ -55,6 +55,8 @@ class Options:
     skip_modules: tuple[str, ...]
     hooks: frozenset[str]
     capture_stdlib: bool
+    #: The development console (``dev=`` or ``SAFELOG_DEV``).
+    dev: bool = False
     #: Where the fields came from: a pyproject.toml path, or None (argument).
     fields_source: str | None = None
 
@@ -192,6 +194,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     shutdown_timeout: float | None = None,
     pyproject: object = False,
     hooks: object = True,
+    dev: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Options:
     """
@@ -241,6 +244,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     if type(capture_stdlib) is not bool:
         msg = "capture_stdlib: must be True or False"
         raise ConfigurationError(msg)
+    dev_on = _dev_option(dev, env, console_choice)
     return Options(
         service=svc,
         environment=environment_name,
@@ -253,5 +257,27 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
         skip_modules=skip,
         hooks=resolve_hooks(hooks),
         capture_stdlib=capture_stdlib,
+        dev=dev_on,
         fields_source=file_path if fields is None and file_fields is not None else None,
     )
+
+
+def _dev_option(dev: object, env: Mapping[str, str], console: ConsoleChoice) -> bool:
+    """``dev=``, else ``SAFELOG_DEV``; refused where logs ship (see `_dev.refusal`)."""
+    if dev is not None and type(dev) is not bool:
+        msg = "dev: must be True, False or None (None: SAFELOG_DEV decides)"
+        raise ConfigurationError(msg)
+    if dev is None:
+        try:
+            dev = _dev.dev_from_env(env)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+    if not dev:
+        return False
+    reason = _dev.refusal(cloudwatch=False, environ=env)
+    if reason is not None:
+        raise ConfigurationError(reason)
+    if console is False:
+        msg = "dev: the development console needs a console; remove console=False or dev=True"
+        raise ConfigurationError(msg)
+    return True
