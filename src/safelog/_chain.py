@@ -37,6 +37,7 @@ from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import FieldPolicy, HashKey
 from .processors import (
+    DropCounts,
     EventGuard,
     ExceptionSanitizer,
     JSONLineRenderer,
@@ -170,11 +171,12 @@ def build_state(
     line. With *dev*, two stages around them leave the dev console its notes
     (`_dev`); the line itself is the same.
     """
-    policy_filter = PolicyFilter(policy, key, metadata)
+    counts = DropCounts()
+    policy_filter = PolicyFilter(policy, key, metadata, counts)
     processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         policy_filter,
-        EventGuard(),
+        EventGuard(counts),
         ExceptionSanitizer(),
         JSONLineRenderer(),
     ]

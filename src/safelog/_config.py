@@ -656,6 +656,8 @@ def stats() -> dict[str, int]:
         "sink_errors": state.chain.dispatcher.errors,
         "recursion_reduced": state.chain.reduced,
         "recursion_lost": lost_at_recursion_limit(),
+        # Why values were dropped, by reason (a typed counter in the chain).
+        **state.policy_filter.counts.as_stats(),
     }
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
