@@ -97,8 +97,24 @@ def _add_inventory(sub: Subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def _add_explain(sub: Subparsers) -> None:
+    from ._explain import add_arguments, run
+
+    p = sub.add_parser(
+        "explain",
+        help="say what happens to each part of the log call at FILE:LINE",
+        description=(
+            "Explain one log call against the field policy: which keyword arguments "
+            "are kept, which are dropped and why (undeclared, positional, non-constant "
+            "event). Static: the file is parsed, never run. See docs/dev-console.md."
+        ),
+    )
+    add_arguments(p)
+    p.set_defaults(run=run)
+
+
 #: One function per subcommand; each adds its parser and sets ``run``.
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_check, _add_inventory]
+COMMANDS: list[Callable[[Subparsers], None]] = [_add_check, _add_inventory, _add_explain]
 
 
 def _parser() -> argparse.ArgumentParser:
