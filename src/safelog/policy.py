@@ -489,6 +489,13 @@ class Enum(Kind):
         super().__init__(purpose=purpose)
         flat: list[str | int] = []
         for v in values:
+            if type(v) in (list, tuple, set, frozenset):
+                # Enum(["a", "b"]): the values were passed as one container.
+                msg = (
+                    f"{type(self).__name__}: pass the values as separate arguments, "
+                    f'{type(self).__name__}("a", "b"), not one list; or an enum.Enum class'
+                )
+                raise ConfigurationError(msg)
             if isinstance(v, type) and issubclass(v, _enum.Enum):
                 flat.extend(m.value for m in v)
             else:
