@@ -62,7 +62,7 @@ def _add_check(sub: Subparsers) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from ._check import FORMATTERS, check_paths
+    from .check import FORMATTERS, check_paths
     from .policy import ConfigurationError
 
     try:
@@ -77,7 +77,7 @@ def _run_check(args: argparse.Namespace) -> int:
         sys.stderr.write(f"safelog check: error: {exc}\n")
         return EXIT_USAGE
     sys.stdout.write(FORMATTERS[args.format](report))
-    return EXIT_FINDINGS if report.findings else EXIT_OK
+    return EXIT_FINDINGS if report.failed else EXIT_OK
 
 
 def _add_inventory(sub: Subparsers) -> None:
