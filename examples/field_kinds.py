@@ -24,7 +24,6 @@ class Plan(enum.Enum):
     TEAM = "team"
 
 
-# --8<-- [start:policy]
 FIELDS = {
     "page_count": safelog.Int(min=0, max=10_000, purpose="pages in an export"),
     "ratio": safelog.Float(min=0.0, max=1.0, purpose="share of pages cached"),
@@ -40,11 +39,9 @@ FIELDS = {
     "method": safelog.HttpMethod(purpose="request method"),
     "route": safelog.Route("/pages/{page_id}", purpose="matched route template"),
 }
-# --8<-- [end:policy]
 
 JOB = uuid.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
 
-# --8<-- [start:values]
 ACCEPTED = {
     "page_count": 12,
     "ratio": 0.25,
@@ -75,7 +72,6 @@ REJECTED = {
     "method": "BREW",  # not a standard method
     "route": "/pages/42",  # a raw path, not a declared template
 }
-# --8<-- [end:values]
 
 
 def main() -> int:

@@ -123,7 +123,6 @@ def main() -> int:
     recipient = "zoe.customer@example.com"
 
     with EmbeddedMoto() as cloudwatch:
-        # --8<-- [start:configure]
         safelog.configure(
             pyproject=HERE / "pyproject.toml",
             console=False,
@@ -134,7 +133,6 @@ def main() -> int:
                 region="us-east-1",
             ),
         )
-        # --8<-- [end:configure]
         run_jobs([Job(title=t, recipient=recipient) for t in titles])
         safelog.shutdown()  # flushes to CloudWatch
         lines = read_back(cloudwatch.endpoint_url, "/examples/worker")

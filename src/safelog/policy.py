@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from .errors import ConfigurationError  # re-exported: its home before 0.2
+
 
 __all__ = [
     "KINDS",
@@ -92,14 +94,6 @@ _UUID = re.compile(
     r"([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\Z"
 )
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/{}<>:\-]{0,199}\Z")
-
-
-class ConfigurationError(ValueError):
-    """
-    A policy or option given to `safelog.configure` is wrong.
-
-    Messages name the option, never a value that could be customer content.
-    """
 
 
 def _exact_int(value: object) -> int | None:

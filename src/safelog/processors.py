@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from . import _callsite, _sources
+from ._levels import METHOD_TO_LEVEL
 from .policy import Cleaner, FieldPolicy, HashKey
 
 
@@ -305,17 +306,7 @@ def _checked_logger_name(
     return MARKER_LOGGER
 
 
-_LEVELS = {
-    "debug": "debug",
-    "info": "info",
-    "msg": "info",
-    "warning": "warning",
-    "warn": "warning",
-    "error": "error",
-    "exception": "error",
-    "critical": "critical",
-    "fatal": "critical",
-}
+_LEVELS = METHOD_TO_LEVEL
 
 
 def _stdlib_level(record: Any) -> str:
