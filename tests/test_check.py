@@ -479,11 +479,24 @@ class TestSarifSchema:
 
 
 class TestLightImport:
+    def test_import_check_loads_no_runtime(self) -> None:
+        """`import safelog.check` configures nothing and loads no runtime module or structlog."""
+        code = (
+            "import sys, safelog.check\n"
+            "from safelog.check import check_paths, format_sarif\n"
+            "runtime = ('structlog', 'safelog._config', 'safelog._chain', 'safelog.processors',"
+            " 'safelog._hooks', 'safelog._sinks', 'safelog.stdlib', 'orjson')\n"
+            "print(sorted(m for m in runtime if m in sys.modules))\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert proc.stdout.strip() == "[]"
+
     def test_sarif_version_comes_from_package_metadata(self) -> None:
         """The SARIF driver version is the installed distribution's version."""
         from importlib import metadata
 
         doc = json.loads(check.format_sarif(check_paths([CORPUS / "events.py"])))
         version = doc["runs"][0]["tool"]["driver"]["version"]
-        names = metadata.packages_distributions().get("safelog") or ["safelog"]
-        assert version == metadata.version(names[0])
+        assert version == metadata.version("safelog-structlog")

@@ -117,15 +117,23 @@ def _sarif_location(path: str) -> dict[str, Any]:
     return {"uri": p.as_posix(), "uriBaseId": "%SRCROOT%"}
 
 
+#: The distribution that ships the ``safelog`` package (the name ``safelog``
+#: on the package index belongs to an unrelated project).
+DISTRIBUTION = "safelog-structlog"
+
+
 def _version() -> str:
     """safelog's version from its installed distribution's metadata (no runtime import)."""
     from importlib import metadata
 
-    try:
-        names = metadata.packages_distributions().get("safelog") or ["safelog"]
-        return metadata.version(names[0])
-    except metadata.PackageNotFoundError:
-        return "unknown"
+    # An editable install is not listed by packages_distributions().
+    names = [*metadata.packages_distributions().get("safelog", ()), DISTRIBUTION]
+    for name in names:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "unknown"
 
 
 def format_sarif(report: CheckReport) -> str:
