@@ -62,6 +62,7 @@ __all__ = [
     "Rule",
     "analyse_source",
     "check_paths",
+    "event_names",
     "format_github",
     "format_json",
     "format_sarif",
@@ -231,6 +232,9 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     log_call_lines: set[int] = field(default_factory=set)
     parsed: bool = False
+    #: String constants of the module used as events of log calls (for
+    #: ``safelog audit --source``).
+    events: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -378,6 +382,10 @@ class _FileChecker:
         # (line, col, code, anchor line of the call)
         self.found: list[tuple[int, int, str, int]] = []
         self.log_call_lines: set[int] = set()
+        # Event names that are string constants, and module-level names bound
+        # once to a string constant (an event given by name).
+        self.events: set[str] = set()
+        self.module_strs: dict[str, str | None] = {}
 
     # -- the walk -------------------------------------------------------------
 
@@ -450,6 +458,9 @@ class _FileChecker:
                         # Bound twice: no longer known statically.
                         known = target.id not in self.module_dicts and type(value) is ast.Dict
                         self.module_dicts[target.id] = value if known else None
+                        once = target.id not in self.module_strs and type(value) is ast.Constant
+                        text = value.value if once else None  # type: ignore[attr-defined]
+                        self.module_strs[target.id] = text if type(text) is str else None
             for target in stmt.targets:  # type: ignore[attr-defined]
                 self._bind_target(target, kind, scope, value)
             if self._wanted(stmt):
@@ -708,6 +719,8 @@ class _FileChecker:
             code = self._event_code(event, scope)
             if code is not None:
                 self._add(event, code, anchor)
+            else:
+                self._collect_event(event)
         for arg in args[index + 1 :]:
             if type(arg) is ast.Name and scope.lookup(arg.id) & _EXC:
                 self._add(arg, "SL107", anchor)
@@ -723,6 +736,21 @@ class _FileChecker:
                 continue
             else:
                 self._keyword(kw, scope, anchor)
+
+    def _collect_event(self, node: ast.expr) -> None:
+        t = type(node)
+        if t is ast.Constant and type(node.value) is str:  # type: ignore[attr-defined]
+            self.events.add(node.value)  # type: ignore[attr-defined]
+        elif t is ast.JoinedStr:
+            # No placeholders (else it is SL101): the parts are literals.
+            self.events.add("".join(v.value for v in node.values))  # type: ignore[attr-defined]
+        elif t is ast.IfExp:
+            self._collect_event(node.body)  # type: ignore[attr-defined]
+            self._collect_event(node.orelse)  # type: ignore[attr-defined]
+        elif t is ast.Name:
+            text = self.module_strs.get(node.id)  # type: ignore[attr-defined]
+            if text is not None:
+                self.events.add(text)
 
     def _fields_call(self, call: ast.Call, scope: _Scope) -> None:
         anchor = call.lineno
@@ -1035,6 +1063,7 @@ def analyse_source(
     checker = _FileChecker(None if fields is None else frozenset(fields), lines)
     checker.run(tree)
     result.log_call_lines = checker.log_call_lines
+    result.events = checker.events
     if not checker.found and not has_ignore:
         return result
     raw: list[tuple[int, int, str]]
@@ -1115,6 +1144,29 @@ class PolicyLookup:
             result = self._by_file[pyproject]
         self._by_dir[directory] = result
         return result
+
+
+def event_names(paths: Iterable[str | os.PathLike[str]]) -> frozenset[str]:
+    """
+    The event names the code under *paths* can log: the string constants
+    ``safelog check`` accepts as events of the log calls it recognises.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    found: set[str] = set()
+    # The policy does not matter for events: the walk runs without one.
+    paths = list(paths)
+    for p in paths:
+        if not Path(p).exists():
+            raise FileNotFoundError(os.fspath(p))
+    for path in iter_python_files(paths):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        found |= analyse_source(data, str(path), honour_ignores=False).events
+    return frozenset(found)
 
 
 def check_paths(
