@@ -168,6 +168,7 @@ def _plant(client: Any, group: str, at: int) -> None:
     handler.flush()
     handler.close()
     wt.removeHandler(handler)
+    wt.propagate = True
 
 
 @pytest.fixture(scope="module")
