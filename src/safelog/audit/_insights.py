@@ -34,7 +34,13 @@ from ._rules import BUILTIN_KEYS, RecordChecker
 from ._scan import AuditError, ScanOptions, _error_code, call_api, translate
 
 
-__all__ = ["InsightsUnavailable", "candidate_filter", "insights_group", "not_in_regex"]
+__all__ = [
+    "InsightsUnavailable",
+    "candidate_filter",
+    "candidate_regexes",
+    "insights_group",
+    "not_in_regex",
+]
 
 MAX_ROWS = 10_000
 _MAX_QUERY = 9_000  # Insights accepts 10,000 characters; room for the rest
@@ -104,11 +110,11 @@ _CONTENT = [
 def _field_filter(name: str, kind: Kind) -> tuple[list[str], list[str]]:
     """(regexes on @message, numeric conditions) selecting values outside *kind*."""
     key = re.escape(_json_inner(name))
-    at = f'"{key}":'
+    at = f'"{key}"\\s*:\\s*'
     if isinstance(kind, Bool):
-        return [f"{at}(?:[^tf]|t[^r]|f[^a])"], []
+        return [f"{at}(?:[^\\stf]|t[^r]|f[^a])"], []
     if isinstance(kind, (Int, Float, Duration)):
-        regexes = [f"{at}[^\\-0-9]"]
+        regexes = [f"{at}[^\\s\\-0-9]"]
         if isinstance(kind, Int):
             regexes.append(f"{at}-?[0-9]+[.eE]")
         lo, hi = kind.min, kind.max
@@ -126,25 +132,25 @@ def _field_filter(name: str, kind: Kind) -> tuple[list[str], list[str]]:
         values = kind.values
         if all(type(v) is str for v in values):
             inner = not_in_regex(_json_inner(str(v)) for v in values)
-            return [f'{at}(?:[^"]|"{inner}"|"[^"]*\\\\)'], []
+            return [f'{at}(?:[^\\s"]|"{inner}"|"[^"]*\\\\)'], []
         return [at], []
     if isinstance(kind, Id):
         if kind.constraints().get("pattern"):
             return [at], []
         n = kind.max_length
-        return [f'{at}(?:[^"]|""|"[^"]*[^A-Za-z0-9._:"\\-]|"[^"]{{{n + 1}}})'], []
+        return [f'{at}(?:[^\\s"]|""|"[^"]*[^A-Za-z0-9._:"\\-]|"[^"]{{{n + 1}}})'], []
     if isinstance(kind, Uuid):
         classes = ["[0-9a-f]"] * 36
         for i in (8, 13, 18, 23):
             classes[i] = "-"
-        alts = ['[^"]', '"[^"]{0,35}"', '"[^"]{37}']
+        alts = ['[^\\s"]', '"[^"]{0,35}"', '"[^"]{37}']
         for i, c in enumerate(classes):
             neg = "[^\\-]" if c == "-" else "[^0-9a-f]"
             alts.append(f'"[^"]{{{i}}}{neg}')
         return [f"{at}(?:{'|'.join(alts)})"], []
     if isinstance(kind, Hashed):
         alts = [
-            '[^"]',
+            '[^\\s"]',
             '"[^"]*[^A-Za-z0-9_:"\\-]',
             '"[^":]*"',
             '"[^"]*:[^"]*:',
@@ -157,18 +163,18 @@ def _field_filter(name: str, kind: Kind) -> tuple[list[str], list[str]]:
     return [at], []
 
 
-def candidate_filter(checker: RecordChecker, bad_events: Iterable[str] = ()) -> list[str]:
+def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
     """
-    The ``filter`` clauses (each under the query length limit) whose union
-    selects every record that could break a rule.
+    The regexes on ``@message`` and the numeric conditions whose union
+    selects every record that could break a rule (events aside).
     """
     allowed = sorted(_json_inner(k) for k in set(BUILTIN_KEYS) | set(checker.kinds))
     regexes = [
         r"^\s*[^{\s]",  # does not start as an object
         r"[^}\s]\s*$",  # does not end as one
-        f'[{{,]"{not_in_regex(allowed)}":',  # a key outside the allowed set
+        f'[{{,]\\s*"{not_in_regex(allowed)}"\\s*:',  # a key outside the allowed set
         # Nested structures and loss reports (keys of their own): judged here.
-        r'"(?:error|stack|_aws|cloudwatch_[^"]*)":',
+        r'"(?:error|stack|_aws|cloudwatch_[^"]*)"\s*:',
         r"\\",  # any escape: the regexes above read unescaped text
         *_CONTENT,
     ]
@@ -177,6 +183,15 @@ def candidate_filter(checker: RecordChecker, bad_events: Iterable[str] = ()) -> 
         r, c = _field_filter(name, kind)
         regexes += r
         conds += c
+    return regexes, conds
+
+
+def candidate_filter(checker: RecordChecker, bad_events: Iterable[str] = ()) -> list[str]:
+    """
+    The ``filter`` clauses (each under the query length limit) whose union
+    selects every record that could break a rule.
+    """
+    regexes, conds = candidate_regexes(checker)
     clauses = ["@message like /" + r.replace("/", "\\/") + "/" for r in regexes]
     clauses += conds
     clauses += _event_clauses(sorted(bad_events))
@@ -261,11 +276,16 @@ def _query(  # noqa: PLR0917 -- private, called in two places
 
 
 def _ms(stamp: str) -> int:
-    # Insights returns "2026-11-30 15:00:00.123" (UTC).
+    # Insights returns "2026-11-30 15:00:00.123" (UTC); some emulators epoch ms.
     import datetime as dt
 
-    t = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=dt.timezone.utc)
-    return int(t.timestamp() * 1000)
+    if stamp.isdigit():
+        return int(stamp)
+    try:
+        t = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f")
+    except ValueError:
+        return 0
+    return int(t.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
 
 
 def _halves(window: Window) -> list[Window]:
@@ -328,7 +348,10 @@ def insights_group(
                     continue
                 for row in found:
                     keep(row)
-        return int(scanned)
+        # Some emulators leave recordsScanned at 0: the counts by event
+        # cover every record too (those without an event in one group).
+        counted = sum(int(float(row.get("n", "0") or 0)) for row in rows)
+        return max(int(scanned), counted)
 
     try:
         pieces = window.slices(opts.slice_ms)
