@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import json
 import time
 import uuid
@@ -16,54 +15,15 @@ import pytest
 
 import safelog
 
+from audit_corpus import EMAIL, PLANTED, PLANTED_VALUES, POLICY_TOML, SERVICE_CODE
 from safelog.__main__ import main
 from safelog._embedded import EmbeddedMoto
 from safelog.audit import (
     RULES,
-    RecordChecker,
-    ScanOptions,
     Window,
     audit_group,
-    data_protection_policy,
 )
-from safelog.audit._rules import kind_passes, looks_like_content
 from safelog.policy import FieldPolicy
-
-
-POLICY_TOML = """
-[tool.safelog]
-service = "exporter"
-
-[tool.safelog.fields]
-status     = { kind = "enum", values = ["ok", "failed"] }
-page_count = { kind = "int", min = 0 }
-tenant     = "hashed"
-request_id = { kind = "id", max_length = 36 }
-took       = { kind = "duration", unit = "ms" }
-"""
-
-SERVICE_CODE = """
-import safelog
-log = safelog.get_logger()
-EXPORTED = "export.finished"
-
-def run():
-    log.info("export.started", page_count=1)
-    log.info(EXPORTED, status="ok")
-    log.warning("export.slow" if True else "export.fast")
-    log.exception("export.failed")
-"""
-
-# Planted values: none of these may appear in any report.
-EMAIL = "mallory.canary@example.org"
-SECRET = "Zq8vN3kP0rT7wX2yB5mC9dF4gH6jL1sA"
-SENTENCE = "Customer Alice Canary uploaded her tax return"
-UNDECLARED_KEY = "customer_note_canary"
-WRONG_KIND = "seventeen-canary"
-TRUNCATED_TAIL = "truncated-canary-payload"
-WATCHTOWER_TEXT = "Processing invoice for Bob Canary"
-NOT_JSON = "GET /search?q=canary+secret HTTP/1.1 200"
-BIG = "B" * 10 + "".join(uuid.uuid4().hex for _ in range(8000))  # 256 KB of hex
 
 
 @pytest.fixture(scope="module")
@@ -127,35 +87,6 @@ def _conforming_from_safelog(endpoint: str, pyproject: Path, group: str) -> None
     safelog.shutdown()
 
 
-PLANTED = {
-    "free-text": (WATCHTOWER_TEXT, {"SA101"}),
-    "undeclared-key": (
-        json.dumps({"event": "export.finished", "level": "info", UNDECLARED_KEY: "x"}),
-        {"SA201"},
-    ),
-    "wrong-kind": (
-        json.dumps({"event": "export.finished", "level": "info", "page_count": WRONG_KIND}),
-        {"SA202"},
-    ),
-    "unknown-event": (json.dumps({"event": "billing.charged", "level": "info"}), {"SA301"}),
-    "email-in-id": (
-        json.dumps({"event": "export.finished", "level": "info", "request_id": EMAIL}),
-        {"SA202", "SA401"},
-    ),
-    "sentence-event": (json.dumps({"event": SENTENCE + "."}), {"SA301", "SA302"}),
-    "truncated": (
-        json.dumps({"event": "export.finished", "note": TRUNCATED_TAIL})[:-12],
-        {"SA102"},
-    ),
-    "not-json": (NOT_JSON, {"SA101"}),
-    "big-json": (json.dumps({"event": "export.finished", "blob": BIG}), {"SA201", "SA401"}),
-    "secret-token": (
-        json.dumps({"event": "export.finished", "status": SECRET}),
-        {"SA202", "SA401"},
-    ),
-}
-
-
 def _plant(client: Any, group: str, at: int) -> None:
     _put(client, group, "planted/1", [m for m, _ in PLANTED.values()], at)
     # A record written by plain watchtower: its default format is the message text.
@@ -191,22 +122,6 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     code = main(["audit", *argv, "--no-progress"])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-PLANTED_VALUES = [
-    EMAIL,
-    SECRET,
-    SENTENCE,
-    UNDECLARED_KEY,
-    WRONG_KIND,
-    TRUNCATED_TAIL,
-    WATCHTOWER_TEXT,
-    NOT_JSON,
-    "canary",
-    BIG[:40],
-    "billing.charged",
-    "Bob",
-]
 
 
 class TestAuditAgainstMoto:
@@ -413,183 +328,3 @@ class TestBadInput:
         )
         assert code == 2
         assert "cannot reach" in err
-
-
-class TestRules:
-    def test_runtime_validators_decide_kinds(self) -> None:
-        """A stored value passes exactly when the runtime kind returns it unchanged (or it is the marker)."""
-        assert kind_passes(safelog.Int(min=0), 3)
-        assert not kind_passes(safelog.Int(min=0), -1)
-        assert not kind_passes(safelog.Int(), "3")
-        assert kind_passes(safelog.Int(), "<rejected:int>")
-        assert kind_passes(safelog.Float(), 3)
-        assert kind_passes(safelog.Duration(), 1.5)
-        assert kind_passes(safelog.Uuid(), "12345678-1234-1234-1234-123456789abc")
-        assert not kind_passes(safelog.Uuid(), "12345678123412341234123456789ABC")
-        assert kind_passes(safelog.Hashed(), "k1a2b3c4:" + "a" * 26)
-        assert not kind_passes(safelog.Hashed(), "acme")
-        assert not kind_passes(safelog.HttpMethod(), "get")
-
-    def test_content_shapes(self) -> None:
-        """E-mails, card numbers, URLs with queries, JWTs and random tokens look like content; names do not."""
-        for text in [
-            EMAIL,
-            "4111 1111 1111 1111",
-            "https://x.io/a?b=c",
-            SECRET,
-            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abc",
-        ]:
-            assert looks_like_content(text), text
-        for text in [
-            "export.finished",
-            "app.handlers.upload_file",
-            "1234567890123",
-            "/pages/{page_id}",
-        ]:
-            assert not looks_like_content(text), text
-
-    def test_error_and_stack_records_from_safelog_conform(self) -> None:
-        """safelog's error records (type, frames, fingerprint, causes) are built-in metadata."""
-        record = {
-            "event": "x",
-            "error": {
-                "type": "ValueError",
-                "frames": [
-                    {"module": "a.b", "function": "f.<locals>.g", "line": 3},
-                    {"omitted": 4},
-                ],
-                "fingerprint": "0123abcd",
-                "cause": {"type": "KeyError", "frames": []},
-            },
-            "stack": [{"module": "a", "function": "<module>", "line": None}],
-        }
-        assert RecordChecker(FieldPolicy()).check(json.dumps(record)) == []
-        record["error"]["message"] = EMAIL  # type: ignore[index]
-        assert RecordChecker(FieldPolicy()).check(json.dumps(record)) == ["SA203", "SA401"]
-
-
-class TestDataProtectionPolicy:
-    def test_document_shape(self) -> None:
-        """The generated document audits and masks the same managed identifiers."""
-        doc = data_protection_policy(FieldPolicy(), group="/g")
-        audit, mask = doc["Statement"]
-        assert doc["Version"] == "2021-06-01"
-        assert audit["DataIdentifier"] == mask["DataIdentifier"]
-        assert "Audit" in audit["Operation"]
-        assert mask["Operation"] == {"Deidentify": {"MaskConfig": {}}}
-
-
-def _insights_rows(messages: list[tuple[str, str]], at: int) -> list[list[dict[str, str]]]:
-    import datetime as dt
-
-    rows = []
-    for i, (stream, message) in enumerate(messages):
-        stamp = dt.datetime.fromtimestamp((at + i) / 1000, tz=dt.timezone.utc)
-        rows.append(
-            [
-                {"field": "@timestamp", "value": stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]},
-                {"field": "@logStream", "value": stream},
-                {"field": "@message", "value": message},
-                {"field": "@ptr", "value": f"ptr{i}"},
-            ]
-        )
-    return rows
-
-
-class TestInsightsEngine:
-    """The Insights path, against botocore's Stubber (validates every request and response shape)."""
-
-    def test_candidate_regexes_select_every_planted_record(self, pyproject: Path) -> None:
-        """The server-side filter is a superset: each planted record matches one of its regexes."""
-        import re
-
-        from safelog._inventory import policy_from_pyproject
-        from safelog.audit._insights import candidate_regexes
-
-        checker = RecordChecker(policy_from_pyproject(pyproject)[0])
-        regexes, conds = candidate_regexes(checker)
-        compiled = [re.compile(r) for r in regexes]
-        assert conds == ["`page_count` < 0", "`took` < 0.0"]
-        for name, (message, _) in PLANTED.items():
-            if name in ("unknown-event", "sentence-event"):
-                continue  # selected by the event query, tested below
-            assert any(r.search(message) for r in compiled), name
-        # A Hashed value matches the long-token regex (a known cost of the
-        # superset: such records are always fetched and judged here).
-        conforming = json.dumps(
-            {
-                "timestamp": "2026-11-30T10:00:00.000Z",
-                "level": "info",
-                "event": "export.finished",
-                "status": "ok",
-                "page_count": 3,
-                "request_id": "req-1",
-                "took": 1.5,
-            }
-        )
-        assert not any(r.search(conforming) for r in compiled)
-
-    def test_insights_queries_and_findings(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """Events are judged from a stats query; candidates come back and are judged locally."""
-        from botocore.stub import ANY, Stubber
-
-        from safelog.audit import format_text
-
-        client = _client("http://127.0.0.1:9")
-        at = 1_764_500_000_000
-        planted = [("planted/1", m) for m, _ in PLANTED.values()]
-        stats = [
-            [{"field": "event", "value": "export.finished"}, {"field": "n", "value": "40"}],
-            [{"field": "event", "value": SENTENCE + "."}, {"field": "n", "value": "1"}],
-        ]
-        statistics = {"recordsMatched": 2.0, "recordsScanned": 51.0, "bytesScanned": 9000.0}
-        policy = FieldPolicy(
-            {
-                "status": safelog.Enum("ok", "failed"),
-                "page_count": safelog.Int(min=0),
-                "request_id": safelog.Id(max_length=36),
-            }
-        )
-        with Stubber(client) as stub:
-            query = {
-                "logGroupName": "/g",
-                "startTime": ANY,
-                "endTime": ANY,
-                "queryString": ANY,
-                "limit": 10_000,
-            }
-            stub.add_response("start_query", {"queryId": "q1"}, query)
-            stub.add_response(
-                "get_query_results", {"status": "Running", "results": []}, {"queryId": "q1"}
-            )
-            stub.add_response(
-                "get_query_results",
-                {"status": "Complete", "results": stats, "statistics": statistics},
-                {"queryId": "q1"},
-            )
-            stub.add_response("start_query", {"queryId": "q2"}, query)
-            stub.add_response(
-                "get_query_results",
-                {
-                    "status": "Complete",
-                    "results": _insights_rows(planted, at),
-                    "statistics": {**statistics, "recordsMatched": float(len(planted))},
-                },
-                {"queryId": "q2"},
-            )
-            report = audit_group(
-                client,
-                "/g",
-                Window(at - 1000, at + 60_000),
-                policy,
-                engine="insights",
-                opts=ScanOptions(slice_ms=3_600_000),
-            )
-            stub.assert_no_pending_responses()
-        assert report.engine == "insights"
-        assert report.scanned == 51
-        assert report.calls == {"StartQuery": 2, "GetQueryResults": 3}
-        assert report.records_with_findings == len(PLANTED) - 1  # the unknown event is known here
-        text = format_text(report)
-        for value in PLANTED_VALUES:
-            assert value not in text

@@ -459,7 +459,7 @@ class _FileChecker:
                         known = target.id not in self.module_dicts and type(value) is ast.Dict
                         self.module_dicts[target.id] = value if known else None
                         once = target.id not in self.module_strs and type(value) is ast.Constant
-                        text = value.value if once else None  # type: ignore[attr-defined]
+                        text = value.value if once else None
                         self.module_strs[target.id] = text if type(text) is str else None
             for target in stmt.targets:  # type: ignore[attr-defined]
                 self._bind_target(target, kind, scope, value)

@@ -90,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--pyproject",
         metavar="PATH",
-        help="a pyproject.toml with [tool.safelog] (default: the nearest one above the current directory)",
+        help="a pyproject.toml with [tool.safelog] (default: the nearest one above the "
+        "current directory)",
     )
     source.add_argument(
         "--module",

@@ -253,7 +253,7 @@ def _query(  # noqa: PLR0917 -- private, called in two places
             "AccessDeniedException",
             "InvalidOperationException",
             "UnknownOperationException",
-        ) or (code is None and type(exc).__name__ in ("ClientError",)):
+        ) or (code is None and type(exc).__name__ == "ClientError"):
             raise InsightsUnavailable from None
         if code is not None and code.startswith("NotImplemented"):
             raise InsightsUnavailable from None
@@ -282,10 +282,10 @@ def _ms(stamp: str) -> int:
     if stamp.isdigit():
         return int(stamp)
     try:
-        t = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f")
+        t = dt.datetime.strptime(stamp + "+0000", "%Y-%m-%d %H:%M:%S.%f%z")
     except ValueError:
         return 0
-    return int(t.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+    return int(t.timestamp() * 1000)
 
 
 def _halves(window: Window) -> list[Window]:

@@ -68,6 +68,10 @@ def format_json(report: AuditReport) -> str:
     return json.dumps(out, indent=2) + "\n"
 
 
+def _calls(report: AuditReport) -> str:
+    return ", ".join(f"{op} {n}" for op, n in sorted(report.calls.items())) or "none"
+
+
 def format_text(report: AuditReport) -> str:
     """For people: one line per finding, then a summary."""
     lines = [
@@ -77,12 +81,14 @@ def format_text(report: AuditReport) -> str:
     ]
     if report.overflow:
         lines.append(f"... and {sum(report.overflow.values())} more findings not listed")
-    calls = ", ".join(f"{op} {n}" for op, n in sorted(report.calls.items())) or "none"
+    calls = _calls(report)
     lines += [
         "",
         f"log group {report.group}, {_iso(report.window.start)} to {_iso(report.window.end)}",
-        f"{report.scanned} records scanned in {report.elapsed:.1f}s "
-        f"({report.rate:.0f} records/s, engine: {report.engine})",
+        (
+            f"{report.scanned} records scanned in {report.elapsed:.1f}s "
+            f"({report.rate:.0f} records/s, engine: {report.engine})"
+        ),
         f"API calls: {calls}; throttled: {report.throttled}",
         f"{sum(report.by_rule.values())} findings in {report.records_with_findings} records",
         _verdict(report),
@@ -143,12 +149,28 @@ def format_sarif(report: AuditReport) -> str:
     return json.dumps(sarif, indent=2) + "\n"
 
 
+_CHECKED = (
+    "Every stored record in the window was read and checked: it is one JSON object "
+    "in safelog's record shape (or an embedded-metric-format record); every key is "
+    "built-in metadata or a declared field; every declared field's value passes its "
+    "kind, using the same validators as the runtime; the event is a name (and, with "
+    "`--source`, a constant of the code); no value looks like content (e-mail address, "
+    "card number, URL with a query, JWT, long high-entropy string). This report names "
+    "streams, times and rules only; it holds no stored value."
+)
+
+
 def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
 def format_markdown(report: AuditReport) -> str:
     """An evidence report a reviewer can attach: window, counts, policy, findings, verdict."""
+    events = (
+        "checked against the code's constants (--source)"
+        if report.events_checked
+        else "shape only (no --source)"
+    )
     lines = [
         f"# Log audit: `{report.group}`",
         "",
@@ -161,15 +183,9 @@ def format_markdown(report: AuditReport) -> str:
         f"| Records scanned | {report.scanned} |",
         f"| Records with findings | {report.records_with_findings} |",
         f"| Policy | `{_cell(report.policy_source)}`, sha256 `{report.policy_digest}` |",
-        "| Event names | "
-        + (
-            "checked against the code's constants (--source)"
-            if report.events_checked
-            else "shape only (no --source)"
-        )
-        + " |",
+        f"| Event names | {events} |",
         f"| Engine | {report.engine} |",
-        f"| API calls | {', '.join(f'{op} {n}' for op, n in sorted(report.calls.items())) or 'none'} |",
+        f"| API calls | {_calls(report)} |",
         f"| Duration | {report.elapsed:.1f} s ({report.rate:.0f} records/s) |",
         "",
         "## Findings by rule",
@@ -198,13 +214,7 @@ def format_markdown(report: AuditReport) -> str:
         "",
         "## What was checked",
         "",
-        "Every stored record in the window was read and checked: it is one JSON object "
-        "in safelog's record shape (or an embedded-metric-format record); every key is "
-        "built-in metadata or a declared field; every declared field's value passes its "
-        "kind, using the same validators as the runtime; the event is a name (and, with "
-        "`--source`, a constant of the code); no value looks like content (e-mail address, "
-        "card number, URL with a query, JWT, long high-entropy string). This report names "
-        "streams, times and rules only; it holds no stored value.",
+        _CHECKED,
         "",
     ]
     return "\n".join(lines)

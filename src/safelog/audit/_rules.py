@@ -290,6 +290,9 @@ def _is_line(value: object) -> bool:
     return value is None or (type(value) is int and value >= 0)
 
 
+_CACHE_SIZE = 65_536
+
+
 class RecordChecker:
     """
     Judges stored records against a field policy and, optionally, the event
@@ -304,6 +307,8 @@ class RecordChecker:
         self.policy = policy
         self.kinds: Mapping[str, Kind] = policy.kinds
         self.events: frozenset[str] | None = None if events is None else frozenset(events)
+        self._content_cache: dict[str, bool] = {}
+        self._event_cache: dict[str, tuple[str, ...]] = {}
         self._opaque = frozenset(
             name for name, kind in self.kinds.items() if isinstance(kind, (Hashed, Id, Uuid))
         )
@@ -338,7 +343,7 @@ class RecordChecker:
                     found.add("SA202")
                     if any(looks_like_content(s) for s in _strings(value)):
                         found.add("SA401")
-                elif key not in self._opaque and type(value) is str and looks_like_content(value):
+                elif key not in self._opaque and type(value) is str and self._content(value):
                     found.add("SA401")
                 continue
             if key == "event":
@@ -353,8 +358,32 @@ class RecordChecker:
 
     # -- parts -----------------------------------------------------------------
 
+    def _content(self, value: str) -> bool:
+        # Field values repeat (statuses, small ids): short ones are cached,
+        # in a bounded table, so memory stays flat over millions of records.
+        if len(value) > 64:
+            return looks_like_content(value)
+        cache = self._content_cache
+        hit = cache.get(value)
+        if hit is None:
+            hit = looks_like_content(value)
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[value] = hit
+        return hit
+
     def event_codes(self, event: str) -> list[str]:
         """The codes of the event rules *event* breaks (empty if it is fine)."""
+        cache = self._event_cache
+        hit = cache.get(event)
+        if hit is None:
+            hit = tuple(self._event_codes(event))
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[event] = hit
+        return list(hit)
+
+    def _event_codes(self, event: str) -> list[str]:
         if event in MARKER_EVENTS:
             return []
         out = []

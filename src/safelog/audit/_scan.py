@@ -145,12 +145,10 @@ def list_streams(client: Any, group: str, counter: CallCounter, opts: ScanOption
     kwargs: dict[str, Any] = {"logGroupName": group}
     while True:
         page = call_api(counter, opts, "DescribeLogStreams", client.describe_log_streams, **kwargs)
-        for s in page.get("logStreams", []):
-            out.append(
-                Stream(
-                    s["logStreamName"], s.get("firstEventTimestamp"), s.get("lastEventTimestamp")
-                )
-            )
+        out.extend(
+            Stream(s["logStreamName"], s.get("firstEventTimestamp"), s.get("lastEventTimestamp"))
+            for s in page.get("logStreams", [])
+        )
         token = page.get("nextToken")
         if not token or not page.get("logStreams"):
             return out
@@ -211,7 +209,7 @@ class Checkpoint:
                 fh.write(json.dumps(entry) + "\n")
 
 
-def _events(
+def _events(  # noqa: PLR0917 -- private
     client: Any, group: str, stream: str, window: Window, counter: CallCounter, opts: ScanOptions
 ) -> Iterator[list[dict[str, Any]]]:
     kwargs: dict[str, Any] = {
@@ -230,7 +228,7 @@ def _events(
         kwargs["nextToken"] = token
 
 
-def scan_group(  # noqa: PLR0917 -- the engines share one signature
+def scan_group(
     client: Any,
     group: str,
     window: Window,
@@ -291,12 +289,12 @@ def scan_group(  # noqa: PLR0917 -- the engines share one signature
                     done_slices += 1
                     continue
                 futures = [pool.submit(one_stream, s, piece) for s in streams if s.may_hold(piece)]
-                _finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+                wait(futures, return_when=FIRST_EXCEPTION)
                 failed = next((f.exception() for f in futures if f.exception() is not None), None)
                 if failed is not None:
                     for other in futures:
                         other.cancel()
-                    raise failed
+                    raise failed  # noqa: TRY301 -- translated below like any failure
                 piece_scanned = 0
                 piece_findings: list[Finding] = []
                 for fut in futures:
