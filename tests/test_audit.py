@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import uuid
 
@@ -20,6 +21,7 @@ from safelog.__main__ import main
 from safelog._embedded import EmbeddedMoto
 from safelog.audit import (
     RULES,
+    ScanOptions,
     Window,
     audit_group,
 )
@@ -328,3 +330,119 @@ class TestBadInput:
         )
         assert code == 2
         assert "cannot reach" in err
+
+
+class TestScanEngine:
+    def test_throttling_is_retried_with_backoff_and_counted(self) -> None:
+        """A throttled call is retried after a pause and counted; the audit completes."""
+        from botocore.stub import Stubber
+
+        client = _client("http://127.0.0.1:9")
+        opts = ScanOptions(base_delay=0.01, slice_ms=10_000)
+        stream = {"logStreamName": "svc/h/1", "firstEventTimestamp": 0, "lastEventTimestamp": 5}
+        with Stubber(client) as stub:
+            stub.add_response("describe_log_streams", {"logStreams": [stream]})
+            stub.add_client_error("filter_log_events", "ThrottlingException", "Rate exceeded")
+            stub.add_response(
+                "filter_log_events",
+                {"events": [{"logStreamName": "svc/h/1", "timestamp": 5, "message": "free text"}]},
+            )
+            report = audit_group(
+                client, "/g", Window(0, 10_000), FieldPolicy(), engine="scan", opts=opts
+            )
+            stub.assert_no_pending_responses()
+        assert report.throttled == 1
+        assert report.calls == {"DescribeLogStreams": 1, "FilterLogEvents": 2}
+        assert [(f.stream, f.timestamp, f.rule) for f in report.findings] == [
+            ("svc/h/1", 5, "SA101")
+        ]
+
+    def test_throttling_that_never_ends_is_exit_two(self) -> None:
+        """Throttled on every attempt: the audit stops with a message, never a partial verdict."""
+        from botocore.stub import Stubber
+
+        from safelog.audit import AuditError
+
+        client = _client("http://127.0.0.1:9")
+        opts = ScanOptions(base_delay=0.001, max_attempts=3)
+        with Stubber(client) as stub:
+            for _ in range(3):
+                stub.add_client_error("describe_log_streams", "ThrottlingException", "Rate")
+            with pytest.raises(AuditError, match="throttling"):
+                audit_group(client, "/g", Window(0, 1), FieldPolicy(), engine="scan", opts=opts)
+
+    def test_hostile_stream_names_are_shown_as_digests(self) -> None:
+        """A stream named with content (or escapes) is named by a digest in reports."""
+        from safelog.audit import stream_label
+
+        assert stream_label("svc/host/42") == "svc/host/42"
+        for name in (EMAIL, "svc/\x1b[31mred", "a" * 300):
+            label = stream_label(name)
+            assert label.startswith("<stream sha256:")
+            assert name not in label
+
+
+class TestProgress:
+    def test_bar_only_on_a_terminal(
+        self, seeded: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A progress bar is drawn on stderr when it is a terminal, and not otherwise."""
+
+        class Terminal(io.StringIO):
+            def isatty(self) -> bool:
+                return True
+
+        group, pyproject = seeded
+        argv = ["audit", group, "--pyproject", str(pyproject), "--engine", "scan", "-o", os.devnull]
+        tty = Terminal()
+        monkeypatch.setattr("sys.stderr", tty)
+        assert main(argv) == 1
+        assert "slices" in tty.getvalue()
+        pipe = io.StringIO()
+        monkeypatch.setattr("sys.stderr", pipe)
+        assert main(argv) == 1
+        assert pipe.getvalue() == ""
+
+
+class TestCommandLine:
+    def test_python_dash_m(self, seeded: tuple[str, Path]) -> None:
+        """`python -m safelog audit` runs the same command (in a subprocess)."""
+        import subprocess
+        import sys
+
+        group, pyproject = seeded
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "safelog",
+                "audit",
+                group,
+                "--pyproject",
+                str(pyproject),
+                "--engine",
+                "scan",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        assert json.loads(proc.stdout)["scanned"] > 0
+
+    def test_light_imports(self) -> None:
+        """Building the command line and importing safelog.audit import no boto3 (in a subprocess)."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, safelog.__main__ as m, safelog.audit; m._parser(); "
+            "print(sorted(k for k in sys.modules if k.split('.')[0] in ('boto3', 'botocore')))"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
+        assert out.strip() == "[]"
