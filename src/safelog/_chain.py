@@ -34,6 +34,7 @@ from structlog import BoundLoggerBase
 from . import _callsite, _state
 from ._dev import DevCapture, DevExplainer
 from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
+from ._names import qualified_type_name
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import FieldPolicy, HashKey
 from .processors import (
@@ -45,7 +46,6 @@ from .processors import (
     add_timestamp,
     render_json_line,
 )
-from ._names import qualified_type_name
 
 
 __all__ = ["Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]

@@ -23,6 +23,7 @@ from typing import IO, Any, Literal
 from . import _dev, _pyproject
 from ._hooks import resolve_hooks
 from ._levels import NAME_TO_LEVEL
+from ._stdio import StdioMode, resolve_mode
 from .errors import ConfigurationError
 from .policy import FieldPolicy, HashKey, make_hash_key
 
@@ -55,6 +56,8 @@ class Options:
     skip_modules: tuple[str, ...]
     hooks: frozenset[str]
     capture_stdlib: bool
+    #: ``configure(stdio=...)``: "guard" or "off".
+    stdio: StdioMode = "off"
     #: The development console (``dev=`` or ``SAFELOG_DEV``).
     dev: bool = False
     #: Where the fields came from: a pyproject.toml path, or None (argument).
@@ -194,6 +197,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     shutdown_timeout: float | None = None,
     pyproject: object = False,
     hooks: object = True,
+    stdio: object = None,
     dev: bool | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Options:
@@ -257,6 +261,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
         skip_modules=skip,
         hooks=resolve_hooks(hooks),
         capture_stdlib=capture_stdlib,
+        stdio=resolve_mode(_first(stdio, _env(env, "SAFELOG_STDIO"), file_options.get("stdio"))),
         dev=dev_on,
         fields_source=file_path if fields is None and file_fields is not None else None,
     )

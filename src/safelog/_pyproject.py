@@ -45,7 +45,7 @@ __all__ = ["PolicyFile", "find_pyproject", "kind_from_spec", "load"]
 
 #: configure() options that may come from the file (plain values only).
 FILE_OPTIONS = frozenset(
-    {"service", "environment", "level", "console", "foreign_handlers", "shutdown_timeout"}
+    {"service", "environment", "level", "console", "foreign_handlers", "shutdown_timeout", "stdio"}
 )
 _POSITIONAL = {"enum": "values", "route": "templates"}
 
