@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ._config import configure, get_logger, is_configured, self_check, shutdown, stats
 from ._hooks import install_asyncio_handler
+from ._scope import buffered
 from .cloudwatch import CloudWatch
 from .policy import (
     Bool,
@@ -50,6 +51,7 @@ __all__ = [
     "SafeError",
     "Uuid",
     "__version__",
+    "buffered",
     "configure",
     "get_logger",
     "install_asyncio_handler",

@@ -32,12 +32,26 @@ from .processors import add_timestamp, render_json_line
 from .tracebacks import qualified_type_name
 
 
-__all__ = ["Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]
+__all__ = ["TAKEN", "Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]
 
 #: The event of a record whose processing failed inside safelog.
 MARKER_INTERNAL = "<safelog-internal-error>"
 
 Processor = Callable[[Any, str, dict[str, Any]], Any]
+
+
+class _Taken:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TAKEN"
+
+
+#: What the *last* stage returns for a record it has taken over and
+#: accounted for -- held in a debug buffer, or a sampled-out DEBUG/INFO
+#: record (see `_scope`): there is nothing to dispatch now. No value of a
+#: call can be this object, so nothing a caller passes can suppress a record.
+TAKEN = _Taken()
 
 
 class Chain:
@@ -67,7 +81,12 @@ class Chain:
             result: Any = event_dict
             for proc in self.processors:
                 result = proc(logger, method_name, result)
-            line = result if type(result) is str else self.fallback_line(method_name, None)
+            if type(result) is str:
+                line = result
+            elif result is TAKEN:
+                return
+            else:
+                line = self.fallback_line(method_name, None)
         except BaseException as exc:
             # A hostile __eq__ can raise any BaseException subclass; only the
             # interpreter's own control flow passes through.
@@ -101,6 +120,8 @@ _LEVEL_NO = {
     "warning": logging.WARNING,
     "error": logging.ERROR,
     "critical": logging.CRITICAL,
+    # log.metric(): a metric is not filtered by the log level.
+    "metric": logging.CRITICAL + 1,
 }
 
 
@@ -173,6 +194,19 @@ class SafeBoundLogger(BoundLoggerBase):
 
     def get_effective_level(self) -> int:
         return self._min_level
+
+    # Not filtered by the level, never buffered or sampled (see _metrics).
+    def metric(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
+        """
+        Log a record that exists for its metrics: ``log.metric("export_finished",
+        duration_ms=812.0, status="ok")``. Its level is ``"metric"``; fields
+        declared with ``metric=``/``dimension=True`` become CloudWatch metrics.
+        """
+        _emit(self, "metric", event, args, kw, _getframe(1))
+
+    async def ametric(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
+        """`metric`, for ``await log.ametric(...)``."""
+        _emit(self, "metric", event, args, kw, _getframe(1))
 
 
 def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose

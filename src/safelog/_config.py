@@ -26,7 +26,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks
+from . import _callsite, _hooks, _metrics, _scope
 from . import _chain as _chain_module
 from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
 from ._sinks import ConsoleSink, Dispatcher, Sink
@@ -36,6 +36,7 @@ from .processors import (
     ExceptionSanitizer,
     JSONLineRenderer,
     PolicyFilter,
+    render_json,
 )
 from .stdlib import SafelogHandler
 
@@ -85,6 +86,19 @@ class _State:
     saved_structlog: dict[str, Any] | None = None
     on_shutdown: list[Callable[[], None]] = field(default_factory=list)
     shutdown_timeout: float = _DEFAULT_SHUTDOWN_TIMEOUT
+    embedder: _metrics.MetricEmbedder | None = None
+    router: _scope.ScopeRouter | None = None
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """Metrics, buffering and sampling options, resolved (all off by default)."""
+
+    metrics_namespace: str | None = None
+    buffer_level: int | None = None
+    buffer_max_bytes: int = _scope.DEFAULT_MAX_BYTES
+    buffer_max_records: int = _scope.DEFAULT_MAX_RECORDS
+    sampling_rate: float | None = None
 
 
 _lock = threading.RLock()
@@ -175,6 +189,60 @@ def _resolve_key(hash_key: bytes | str | None, key_id: str | None) -> HashKey | 
     return make_hash_key(hash_key, key_id)
 
 
+def _pick(value: object, env: str, file_options: Mapping[str, Any], key: str) -> object:
+    # Precedence: argument, environment, [tool.safelog], default (None).
+    if value is not None:
+        return value
+    raw = _env(env)
+    return raw if raw is not None else file_options.get(key)
+
+
+def _resolve_extras(  # noqa: PLR0917 -- configure()'s own options, passed on
+    policy: FieldPolicy,
+    file_options: Mapping[str, Any],
+    metrics_namespace: str | None,
+    buffer_level: str | None,
+    buffer_max_bytes: int | None,
+    buffer_max_records: int | None,
+    sampling_rate: float | None,
+) -> _Extras:
+    raw_ns = _pick(
+        metrics_namespace, "SAFELOG_METRICS_NAMESPACE", file_options, "metrics_namespace"
+    )
+    namespace = None if raw_ns is None else _metrics.check_namespace(raw_ns, "metrics_namespace")
+    if namespace is None and policy.metrics():
+        msg = (
+            "metrics_namespace: required when fields declare metric= (argument, "
+            "SAFELOG_METRICS_NAMESPACE or [tool.safelog] metrics_namespace)"
+        )
+        raise ConfigurationError(msg)
+    return _Extras(
+        metrics_namespace=namespace,
+        buffer_level=_scope.resolve_buffer_level(
+            _pick(buffer_level, "SAFELOG_BUFFER_LEVEL", file_options, "buffer_level"),
+            "buffer_level",
+        ),
+        buffer_max_bytes=_scope.resolve_bound(
+            _pick(buffer_max_bytes, "SAFELOG_BUFFER_MAX_BYTES", file_options, "buffer_max_bytes"),
+            "buffer_max_bytes",
+            _scope.DEFAULT_MAX_BYTES,
+            64 * 1024 * 1024,
+        ),
+        buffer_max_records=_scope.resolve_bound(
+            _pick(
+                buffer_max_records, "SAFELOG_BUFFER_MAX_RECORDS", file_options, "buffer_max_records"
+            ),
+            "buffer_max_records",
+            _scope.DEFAULT_MAX_RECORDS,
+            1_000_000,
+        ),
+        sampling_rate=_scope.resolve_sampling_rate(
+            _pick(sampling_rate, "SAFELOG_SAMPLING_RATE", file_options, "sampling_rate"),
+            "sampling_rate",
+        ),
+    )
+
+
 def _resolve_policy(fields: object) -> FieldPolicy:
     if fields is None:
         return FieldPolicy()
@@ -197,6 +265,7 @@ def _build(
     metadata: dict[str, Any],
     level: int,
     generation: int,
+    extras: _Extras = _Extras(),
 ) -> _State:
     policy_filter = PolicyFilter(policy, key, metadata)
     processors: list[Processor] = [
@@ -204,17 +273,45 @@ def _build(
         policy_filter,
         EventGuard(),
         ExceptionSanitizer(),
-        JSONLineRenderer(),
     ]
+    # Each feature adds its stage only when it is on: with all of them off
+    # the chain is exactly what it was before they existed.
+    embedder = None
+    if extras.metrics_namespace is not None and policy.metrics():
+        embedder = _metrics.MetricEmbedder(
+            policy,
+            extras.metrics_namespace,
+            {k: metadata[k] for k in ("service", "environment") if k in metadata},
+        )
+        processors.append(embedder)
+    router = None
+    if extras.buffer_level is not None or extras.sampling_rate is not None:
+        router = _scope.ScopeRouter(
+            render_json,
+            level=level,
+            buffer_level=extras.buffer_level,
+            max_bytes=extras.buffer_max_bytes,
+            max_records=extras.buffer_max_records,
+            sampling_rate=extras.sampling_rate,
+        )
+        processors.append(router)
+    else:
+        processors.append(JSONLineRenderer())
     chain = Chain(processors, Dispatcher(sinks), metadata)
-    chain.min_level = level
+    # Records below the level reach the chain only to be buffered.
+    produced = level if extras.buffer_level is None else min(level, extras.buffer_level)
+    chain.min_level = produced
+    if router is not None:
+        router.emit = chain.dispatcher.emit
     return _State(
         chain=chain,
         policy_filter=policy_filter,
-        wrapper_class=bound_logger_class(level),
+        wrapper_class=bound_logger_class(produced),
         policy=policy,
         level=level,
         generation=generation,
+        embedder=embedder,
+        router=router,
     )
 
 
@@ -331,6 +428,11 @@ def configure(
     shutdown_timeout: float | None = None,
     pyproject: str | os.PathLike[str] | bool = False,
     hooks: bool | Iterable[str] = True,
+    metrics_namespace: str | None = None,
+    buffer_level: str | None = None,
+    buffer_max_bytes: int | None = None,
+    buffer_max_records: int | None = None,
+    sampling_rate: float | None = None,
 ) -> None:
     """
     Configure safelog once, at startup.
@@ -338,6 +440,14 @@ def configure(
     *hooks* installs safelog's crash and warning hooks: True for all, False
     for none, or names from ``"excepthook"``, ``"threading"``,
     ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
+
+    *metrics_namespace* is the CloudWatch namespace of the fields declared
+    with ``metric=`` (records carrying them are written in the Embedded
+    Metric Format); *buffer_level* (``"DEBUG"`` or ``"INFO"``) holds records
+    at or below it inside `safelog.buffered` scopes until an error, in a
+    buffer of at most *buffer_max_bytes* and *buffer_max_records*;
+    *sampling_rate* keeps the DEBUG/INFO records of that share of scopes.
+    See docs/metrics.md.
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
@@ -409,6 +519,15 @@ def configure(
             msg = "cloudwatch: must be a safelog.CloudWatch(...) or None"
             raise ConfigurationError(msg)
         hook_names = _hooks.resolve_hooks(hooks)
+        extras = _resolve_extras(
+            policy,
+            file_options,
+            metrics_namespace,
+            buffer_level,
+            buffer_max_bytes,
+            buffer_max_records,
+            sampling_rate,
+        )
 
         metadata = _metadata(svc, env)
         sinks: list[Sink] = []
@@ -427,6 +546,7 @@ def configure(
             metadata=metadata,
             level=lvl,
             generation=_generation,
+            extras=extras,
         )
         state.shutdown_timeout = float(shutdown_timeout)
         _callsite.set_skipped_modules(skip)
@@ -535,6 +655,7 @@ _CACHED_METHODS = frozenset(
         "critical",
         "fatal",
         "log",
+        "metric",
     }
 )
 _proxies: weakref.WeakSet[_LazyLogger] = weakref.WeakSet()
@@ -669,6 +790,10 @@ def stats() -> dict[str, int]:
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    if state.embedder is not None:
+        out.update(state.embedder.counters.as_dict())
+    if state.router is not None:
+        out.update(state.router.counters.as_dict())
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):

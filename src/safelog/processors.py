@@ -297,6 +297,8 @@ _LEVELS = {
     "exception": "error",
     "critical": "critical",
     "fatal": "critical",
+    # log.metric() (see _metrics): a record that exists for its metrics.
+    "metric": "metric",
 }
 
 
