@@ -164,6 +164,16 @@ class TestBuffering:
         assert [r["event"] for r in records] == ["m.done", "d.done"]
         assert all("buffered" not in r for r in records)
 
+    def test_an_error_that_carries_metrics_still_flushes(self, console: ConsoleCapture) -> None:
+        """An error record with a metric field is both EMF and the scope's error."""
+        log = _configure(console)
+        with safelog.buffered():
+            log.debug("step.one")
+            log.error("failed", pages=3)
+        records = console.records()
+        assert [r["event"] for r in records] == ["step.one", "failed"]
+        assert "_aws" in records[1]
+
     def test_the_buffer_holds_sanitized_lines_never_arguments(
         self, console: ConsoleCapture
     ) -> None:

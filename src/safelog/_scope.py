@@ -222,16 +222,17 @@ class ScopeRouter:
     def __call__(self, logger: Any, method_name: str, record: dict[str, Any]) -> Any:
         levelno = _LEVELNO.get(record.get("level"))  # type: ignore[arg-type]
         scope = _current.get()
+        if scope is not None and levelno is not None and levelno >= logging.ERROR:
+            # Before the error itself, even one that carries metrics.
+            if scope.lines:
+                self.flush(scope)
+            return self._render(logger, method_name, record)
         if levelno is None or "_aws" in record:
             # log.metric(), a record carrying metrics, a custom stdlib level.
             return self._render(logger, method_name, record)
         if scope is None:
             if levelno < self._level:
                 return TAKEN
-            return self._render(logger, method_name, record)
-        if levelno >= logging.ERROR:
-            if scope.lines:
-                self.flush(scope)
             return self._render(logger, method_name, record)
         buffer_level = self._buffer_level
         if buffer_level is not None and levelno <= buffer_level:
