@@ -14,6 +14,9 @@ from typing import Any
 import jsonschema
 import pytest
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 import safelog
 
 from conftest import ConsoleCapture
@@ -21,6 +24,7 @@ from cw_validation import CloudWatchLimits
 from safelog import _metrics
 from safelog._embedded import EmbeddedMoto
 from safelog.policy import METRIC_UNITS
+from strategies import CANARY_RE, content, nested_values, tokens
 
 
 CANARY = "CANARY-5d1e-customer-search-query"
@@ -602,3 +606,73 @@ class TestThroughCloudWatch:
         assert sorted(r["pages"] for r in metric_records) == list(range(20))
         assert not any(CANARY in m for m in messages)
         assert all("_aws" not in r for r in records if r.get("event") == "plain.record")
+
+
+# -- the core invariant, as a property --------------------------------------
+
+PROPERTY_FIELDS: dict[str, safelog.Kind] = {
+    "duration_ms": safelog.Duration(metric=True),
+    "pages": safelog.Int(min=0, metric="Count"),
+    "status": safelog.Enum("ok", "failed", dimension=True),
+    "code": safelog.HttpStatus(dimension=True),
+    "cached": safelog.Bool(dimension=True),
+    "request_id": safelog.Id(),
+}
+_VALID: dict[str, st.SearchStrategy[Any]] = {
+    "duration_ms": st.floats(0, 1e9, allow_nan=False, allow_infinity=False),
+    "pages": st.integers(0, 10**6),
+    "status": st.sampled_from(["ok", "failed"]),
+    "code": st.integers(100, 599),
+    "cached": st.booleans(),
+}
+
+
+@st.composite
+def metric_calls(draw: st.DrawFn) -> dict[str, Any]:
+    """A call mixing valid metric/dimension values, canary values and undeclared keys."""
+    call: dict[str, Any] = {}
+    for name, strategy in _VALID.items():
+        choice = draw(st.sampled_from(["valid", "canary", "absent"]))
+        if choice == "valid":
+            call[name] = draw(strategy)
+        elif choice == "canary":
+            call[name] = draw(nested_values())
+    token = draw(tokens)
+    call.update(draw(st.dictionaries(content(token), nested_values(), max_size=2)))
+    return call
+
+
+class TestProperties:
+    @given(calls=st.lists(metric_calls(), min_size=1, max_size=4), error=st.booleans())
+    def test_no_canary_reaches_a_record_and_every_aws_is_valid(
+        self, calls: list[dict[str, Any]], error: bool
+    ) -> None:
+        """Whatever a call passes, no canary is emitted and every _aws is valid EMF."""
+        import io
+        import re
+
+        stream = io.StringIO()
+        safelog.configure(
+            service="props",
+            console=stream,
+            fields=PROPERTY_FIELDS,
+            metrics_namespace="Props",
+            buffer_level="DEBUG",
+        )
+        try:
+            log = safelog.get_logger(__name__)
+            with safelog.buffered():
+                for call in calls:
+                    log.debug("step.done", **call)
+                    log.metric("request.done", **call)
+                if error:
+                    log.error("request.failed")
+        finally:
+            safelog.shutdown()
+        assert re.search(CANARY_RE, stream.getvalue()) is None
+        for line in stream.getvalue().splitlines():
+            record = json.loads(line)
+            if "_aws" in record:
+                assert_valid_emf(record)
+                named = {m["Name"] for m in record["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+                assert all(type(record[n]) in (int, float) for n in named)
