@@ -21,7 +21,6 @@ import safelog
 from safelog._embedded import EmbeddedMoto
 
 
-# --8<-- [start:policy]
 FIELDS = {
     # Metrics: numeric kinds with a CloudWatch unit (a Duration uses its own).
     "duration_ms": safelog.Duration(metric=True, purpose="time to export"),
@@ -33,12 +32,10 @@ FIELDS = {
     "export_id": safelog.Id(max_length=32),
     "step": safelog.Int(min=0),
 }
-# --8<-- [end:policy]
 
 log = safelog.get_logger(__name__)
 
 
-# --8<-- [start:request]
 def handle_export(export_id: str, title: str, pages: int) -> None:
     """One request: DEBUG records are held; an error shows them."""
     started = time.perf_counter()
@@ -59,9 +56,6 @@ def handle_export(export_id: str, title: str, pages: int) -> None:
         )
 
 
-# --8<-- [end:request]
-
-
 def read_back(endpoint_url: str, log_group: str) -> list[str]:
     """Every message CloudWatch stored in *log_group*, oldest first."""
     import boto3
@@ -78,7 +72,6 @@ def main() -> int:
     titles = ["Offboarding plan for Zoë Ünal", "Merger memo (strictly private)"]
 
     with EmbeddedMoto() as cloudwatch:
-        # --8<-- [start:configure]
         safelog.configure(
             service="exporter",
             environment="prod",
@@ -92,7 +85,6 @@ def main() -> int:
                 region="us-east-1",
             ),
         )
-        # --8<-- [end:configure]
         handle_export("exp-1", titles[0], pages=12)
         handle_export("exp-2", titles[1], pages=480)
         stats = safelog.stats()

@@ -32,7 +32,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .policy import Bool, ConfigurationError, Enum, FieldPolicy, HttpStatus
+from .errors import ConfigurationError
+from .policy import Bool, Enum, FieldPolicy, HttpStatus
 
 
 __all__ = [

@@ -30,18 +30,21 @@ import threading
 
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from ._chain import TAKEN
-from .policy import ConfigurationError
+from .errors import ConfigurationError
 
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_MAX_RECORDS",
+    "OFF",
+    "TAKEN",
     "BufferedScope",
     "ScopeCounters",
+    "ScopeOptions",
     "ScopeRouter",
     "buffered",
     "current_scope",
@@ -49,6 +52,25 @@ __all__ = [
     "resolve_buffer_level",
     "resolve_sampling_rate",
 ]
+
+_BUFFER_LEVELS: Mapping[str, int] = {"DEBUG": logging.DEBUG, "INFO": logging.INFO}
+#: Powertools Logger's default buffer size, so a team moving over keeps it.
+DEFAULT_MAX_BYTES = 20480
+DEFAULT_MAX_RECORDS = 1000
+
+
+class _Taken:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "TAKEN"
+
+
+#: What the chain's *last* stage returns for a record it has taken over and
+#: accounted for -- held in a scope's buffer, or a sampled-out DEBUG/INFO
+#: record -- so there is nothing to dispatch now (`Chain.run`). No value of a
+#: call can be this object, so nothing a caller passes can suppress a record.
+TAKEN = _Taken()
 
 #: Record level -> logging level number, for the levels the chain emits.
 _LEVELNO: Mapping[str, int] = {
@@ -147,6 +169,24 @@ def buffered() -> BufferedScope:
     nothing, so integrations can open it unconditionally.
     """
     return BufferedScope()
+
+
+@dataclass(frozen=True)
+class ScopeOptions:
+    """Buffering and sampling options, resolved (both off by default)."""
+
+    buffer_level: int | None = None
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_records: int = DEFAULT_MAX_RECORDS
+    sampling_rate: float | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.buffer_level is not None or self.sampling_rate is not None
+
+
+#: Both off: what configure() uses when neither option is given.
+OFF = ScopeOptions()
 
 
 class ScopeCounters:
@@ -299,12 +339,6 @@ class ScopeRouter:
 
 def _no_emit(line: str) -> None:  # pragma: no cover -- replaced at configure
     return None
-
-
-_BUFFER_LEVELS: Mapping[str, int] = {"DEBUG": logging.DEBUG, "INFO": logging.INFO}
-#: Powertools Logger's default buffer size, so a team moving over keeps it.
-DEFAULT_MAX_BYTES = 20480
-DEFAULT_MAX_RECORDS = 1000
 
 
 def resolve_buffer_level(value: object, option: str) -> int | None:
