@@ -532,6 +532,44 @@ class TestParityWithAwsEmbeddedMetrics:
         assert _identity(ours) != _identity(reference)
 
 
+class TestThroughStdout:
+    def test_lambda_style_stdout_lines_are_valid_emf(self, tmp_path: Any) -> None:
+        """With SAFELOG_CONSOLE=stdout (Lambda extracts EMF from stdout) each metric line is EMF."""
+        import subprocess
+        import sys
+
+        script = tmp_path / "handler.py"
+        script.write_text(
+            "import safelog\n"
+            "safelog.configure(fields={'took': safelog.Duration(metric=True),\n"
+            "    'outcome': safelog.Enum('ok', dimension=True)})\n"
+            "log = safelog.get_logger(__name__)\n"
+            f"log.metric('invocation.done', took=3.5, outcome='ok', note={CANARY!r})\n",
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOG_", "AWS_"))}
+        env.update(
+            SAFELOG_CONSOLE="stdout",
+            SAFELOG_SERVICE="fn",
+            SAFELOG_METRICS_NAMESPACE="Fn",
+            AWS_LAMBDA_FUNCTION_NAME="fn",
+        )
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        (line,) = proc.stdout.splitlines()
+        record = json.loads(line)
+        assert_valid_emf(record)
+        assert record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Fn"
+        assert CANARY not in proc.stdout + proc.stderr
+
+
 # -- through a real CloudWatch (moto) --------------------------------------
 
 AWS_ENV = {
