@@ -292,12 +292,20 @@ def _namespace(
     return None
 
 
+_SCOPE_VARIABLES = {
+    "buffer_level": "SAFELOG_BUFFER_LEVEL",
+    "buffer_max_bytes": "SAFELOG_BUFFER_MAX_BYTES",
+    "buffer_max_records": "SAFELOG_BUFFER_MAX_RECORDS",
+    "sampling_rate": "SAFELOG_SAMPLING_RATE",
+}
+
+
 def _scopes(
     env: Mapping[str, str], file_options: Mapping[str, Any], **args: object
 ) -> _scope.ScopeOptions:
     def pick(option: str) -> object:
         # Argument, environment, [tool.safelog].
-        from_env = _env(env, f"SAFELOG_{option.upper()}")
+        from_env = _env(env, _SCOPE_VARIABLES[option])
         return _first(args[option], from_env, file_options.get(option))
 
     return _scope.ScopeOptions(
