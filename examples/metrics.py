@@ -40,8 +40,11 @@ def handle_export(export_id: str, title: str, pages: int) -> None:
     """One request: DEBUG records are held; an error shows them."""
     started = time.perf_counter()
     with safelog.buffered():  # the frameworks integrations open this per request
-        # The title is planted customer content: undeclared, so dropped and counted.
-        log.debug("export.loaded", export_id=export_id, title=title)  # safelog: ignore[SL301]
+        log.debug(
+            "export.loaded",
+            export_id=export_id,
+            title=title,  # safelog: ignore[SL301] -- planted content, shown to be dropped
+        )
         log.debug("export.rendered", export_id=export_id, step=2)
         outcome = "ok"
         if pages > 100:
