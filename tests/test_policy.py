@@ -852,15 +852,20 @@ class TestHashKeys:
         assert secret not in str(info.value)
 
     def test_docs_show_no_usable_key(self) -> None:
-        """No hash_key="..." literal in the README or docs works as a key."""
+        """No key written in the README, docs or examples works as a key."""
         import re
 
         from pathlib import Path
 
         root = Path(__file__).resolve().parents[1]
-        texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+        texts = [
+            root / "README.md",
+            *sorted((root / "docs").glob("*.md")),
+            *sorted((root / "examples").rglob("*.py")),
+        ]
+        key = re.compile(r'(?:hash_key\s*=\s*|HASH_KEY\s*=\s*|"SAFELOG_HASH_KEY",\s*)"([^"]+)"')
         for path in texts:
-            for literal in re.findall(r'hash_key\s*=\s*"([^"]+)"', path.read_text()):
+            for literal in key.findall(path.read_text(encoding="utf-8")):
                 with pytest.raises(ConfigurationError):
                     make_hash_key(literal)
 

@@ -22,7 +22,17 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks, _lifecycle, _metrics, _options, _scope, _state
+from . import (
+    _callsite,
+    _children,
+    _hooks,
+    _lifecycle,
+    _metrics,
+    _options,
+    _scope,
+    _state,
+    _stdio,
+)
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -86,6 +96,7 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     pyproject: str | os.PathLike[str] | bool = False,
     hooks: bool | Iterable[str] = True,
     handle_sigterm: bool = True,
+    stdio: _stdio.StdioMode | None = None,
     metrics_namespace: str | None = None,
     buffer_level: str | None = None,
     buffer_max_bytes: int | None = None,
@@ -100,7 +111,13 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
 
     *hooks* installs safelog's crash and warning hooks: True for all, False
     for none, or names from ``"excepthook"``, ``"threading"``,
-    ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
+    ``"unraisable"``, ``"warnings"``, ``"multiprocessing"`` (an exception
+    ending a ``multiprocessing`` child becomes a record, not CPython's
+    traceback on stderr); `shutdown` restores the previous ones.
+
+    *stdio* ``"guard"`` turns text written to ``sys.stdout``/``sys.stderr``
+    by anything but safelog's sinks (``print()``, ``traceback.print_exc()``,
+    libraries) into metadata records; ``"off"`` (the default) leaves them.
 
     *handle_sigterm*: when SIGTERM still has its default action, flush every
     sink within *shutdown_timeout* on SIGTERM, then end as SIGTERM would.
@@ -115,7 +132,8 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
-    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``), and
+    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``,
+    ``SAFELOG_STDIO``), and
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default
@@ -158,6 +176,7 @@ _RESOLVED = frozenset(
         "shutdown_timeout",
         "pyproject",
         "hooks",
+        "stdio",
         "metrics_namespace",
         "buffer_level",
         "buffer_max_bytes",
@@ -303,6 +322,10 @@ def _build_and_install(
         cache_logger_on_first_use=False,
     )
     state.on_shutdown.append(_hooks.install(opts.hooks))
+    if "multiprocessing" in opts.hooks:
+        state.on_shutdown.append(_children.install(opts.shutdown_timeout))
+    if opts.stdio == "guard":
+        state.on_shutdown.append(_stdio.install(state.chain))
     _state.install(state)
     _lifecycle.on_configure(opts.shutdown_timeout)
 

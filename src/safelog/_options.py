@@ -23,6 +23,7 @@ from typing import IO, Any, Literal
 from . import _metrics, _pyproject, _scope
 from ._hooks import resolve_hooks
 from ._levels import NAME_TO_LEVEL
+from ._stdio import StdioMode, resolve_mode
 from .errors import ConfigurationError
 from .policy import FieldPolicy, HashKey, make_hash_key
 
@@ -55,6 +56,8 @@ class Options:
     skip_modules: tuple[str, ...]
     hooks: frozenset[str]
     capture_stdlib: bool
+    #: ``configure(stdio=...)``: "guard" or "off".
+    stdio: StdioMode = "off"
     #: Where the fields came from: a pyproject.toml path, or None (argument).
     fields_source: str | None = None
     #: The CloudWatch namespace of fields declared with ``metric=`` (None: off).
@@ -196,6 +199,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     shutdown_timeout: float | None = None,
     pyproject: object = False,
     hooks: object = True,
+    stdio: object = None,
     metrics_namespace: str | None = None,
     buffer_level: str | None = None,
     buffer_max_bytes: int | None = None,
@@ -262,6 +266,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
         skip_modules=skip,
         hooks=resolve_hooks(hooks),
         capture_stdlib=capture_stdlib,
+        stdio=resolve_mode(_first(stdio, _env(env, "SAFELOG_STDIO"), file_options.get("stdio"))),
         fields_source=file_path if fields is None and file_fields is not None else None,
         metrics_namespace=_namespace(metrics_namespace, env, file_options, policy),
         scopes=_scopes(

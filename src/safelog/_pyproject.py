@@ -52,6 +52,7 @@ FILE_OPTIONS = frozenset(
         "console",
         "foreign_handlers",
         "shutdown_timeout",
+        "stdio",
         "metrics_namespace",
         "buffer_level",
         "buffer_max_bytes",

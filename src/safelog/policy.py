@@ -20,9 +20,7 @@ import enum as _enum
 import hashlib
 import hmac
 import math
-import operator
 import re
-import sys
 import uuid as _uuid
 
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +28,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from ._numbers import (
+    CARD_MIN,
+    card_like_int,
+    exact_int,
+    exact_str,
+    looks_like_card_number,
+    numpy_bool,
+    numpy_float,
+    numpy_int,
+)
 from .errors import ConfigurationError  # re-exported: its home before 0.2
 
 
@@ -135,117 +143,6 @@ _UUID = re.compile(
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/{}<>:\-]{0,199}\Z")
 
 
-def _exact_int(value: object) -> int | None:
-    # bool is an int subclass but means something else; other int subclasses
-    # are normalised through int's own slot so an overridden __int__/__index__
-    # cannot change the number.
-    t = type(value)
-    if t is int:
-        return value  # type: ignore[return-value]
-    if t is bool or not isinstance(value, int):
-        return None
-    return int.__int__(value)
-
-
-def _exact_str(value: object) -> str | None:
-    if type(value) is str:
-        return value
-    if isinstance(value, str):
-        # str's own slot copies the characters; an overridden __str__ is
-        # never consulted.
-        return str.__str__(value)
-    return None
-
-
-# numpy's scalar types by kind, looked up in the loaded numpy (never imported
-# here): a value of one of these exact types is a number by numpy's own C
-# slots, so its value is read with int()/float()/bool().
-_NUMPY_INTS = (
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "byte", "short", "intc", "int_", "intp", "long", "longlong",
-    "ubyte", "ushort", "uintc", "uint", "uintp", "ulong", "ulonglong",
-)  # fmt: skip
-_NUMPY_FLOATS = ("float16", "float32", "float64", "half", "single", "double", "longdouble")
-_NUMPY_BOOLS = ("bool_", "bool")
-_numpy_types: list[Any] = [None, frozenset(), frozenset(), frozenset()]
-
-
-def _numpy_kinds() -> tuple[frozenset[type], frozenset[type], frozenset[type]]:
-    """numpy's exact int, float and bool scalar types, or empty sets without numpy."""
-    np = sys.modules.get("numpy")
-    cached = _numpy_types
-    if cached[0] is not np:
-        found = []
-        for names in (_NUMPY_INTS, _NUMPY_FLOATS, _NUMPY_BOOLS):
-            types_ = {getattr(np, n, None) for n in names} if np is not None else set()
-            found.append(frozenset(t for t in types_ if type(t) is type and t is not bool))
-        # A bool type is never an int type here, and builtins never appear.
-        cached[1:] = [found[0] - found[2] - {int, float}, found[1] - {float}, found[2]]
-        cached[0] = np
-    return cached[1], cached[2], cached[3]
-
-
-def _numpy_int(value: object) -> int | None:
-    if type(value) in _numpy_kinds()[0]:
-        # numpy's own __index__ (an exact numpy type: no override possible).
-        return operator.index(value)  # type: ignore[arg-type]
-    return None
-
-
-def _numpy_float(value: object) -> float | None:
-    if type(value) in _numpy_kinds()[1]:
-        return float(value)  # type: ignore[arg-type]
-    return None
-
-
-def _numpy_bool(value: object) -> bool | None:
-    if type(value) in _numpy_kinds()[2]:
-        return bool(value)
-    return None
-
-
-# A maximal run of digits, single spaces or dashes between them allowed.
-_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9])*")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    """
-    Whether *text* holds a run of 13 to 19 digits (plain, or grouped by
-    single spaces or dashes) that passes the Luhn check, as payment card
-    numbers do. About one in ten random digit runs of that length passes too.
-    """
-    if len(text) < 13:
-        return False
-    for m in _DIGIT_RUN.finditer(text):
-        run = m.group()
-        if len(run) < 13:
-            continue
-        digits = run.replace(" ", "").replace("-", "")
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
-    return False
-
-
-def _card_like_int(n: int) -> bool:
-    return not -_CARD_MIN < n < _CARD_MIN and looks_like_card_number(str(abs(n)))
-
-
-# The smallest 13-digit number: below it, no int can be a card number.
-_CARD_MIN = 10**12
-
-
 def _checked_flag(value: object, kind: str) -> bool:
     if type(value) is not bool:
         msg = f"{kind}: allow_card_numbers must be True or False"
@@ -346,8 +243,8 @@ class Int(Kind):
     ) -> None:
         super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Int")
-        lo = _INT64_MIN if min is None else _exact_int(min)
-        hi = _INT64_MAX if max is None else _exact_int(max)
+        lo = _INT64_MIN if min is None else exact_int(min)
+        hi = _INT64_MAX if max is None else exact_int(max)
         if lo is None or hi is None:
             msg = "Int: min and max must be integers"
             raise ConfigurationError(msg)
@@ -358,12 +255,12 @@ class Int(Kind):
         self.max = min_(hi, _INT64_MAX)
 
     def clean(self, value: object) -> Scalar:
-        n = _exact_int(value)
+        n = exact_int(value)
         if n is None:
-            n = _numpy_int(value)
+            n = numpy_int(value)
         if n is None or n < self.min or n > self.max:
             return self.marker
-        if not self.allow_card_numbers and _card_like_int(n):
+        if not self.allow_card_numbers and card_like_int(n):
             return self.marker
         return n
 
@@ -372,7 +269,7 @@ class Int(Kind):
         if not self.allow_card_numbers:
             # Only numbers of 13 digits or more need the card check; narrow
             # the fast path's range to below them.
-            lo, hi = max_(lo, 1 - _CARD_MIN), min_(hi, _CARD_MIN - 1)
+            lo, hi = max_(lo, 1 - CARD_MIN), min_(hi, CARD_MIN - 1)
 
         def clean_int(value: object) -> Scalar:
             if type(value) is int and lo <= value <= hi:
@@ -452,11 +349,11 @@ class Float(Kind):
         elif isinstance(value, float):
             f = float.__float__(value)
         else:
-            n = _exact_int(value)
+            n = exact_int(value)
             if n is None:
-                n = _numpy_int(value)
+                n = numpy_int(value)
             if n is None:
-                g = _numpy_float(value)
+                g = numpy_float(value)
                 if g is None:
                     return self.marker
                 f = g
@@ -467,7 +364,7 @@ class Float(Kind):
         # NaN fails both comparisons; infinities fail isfinite.
         if not (self.min <= f <= self.max) or not math.isfinite(f):
             return self.marker
-        if not self.allow_card_numbers and f.is_integer() and _card_like_int(int(f)):
+        if not self.allow_card_numbers and f.is_integer() and card_like_int(int(f)):
             return self.marker
         return f
 
@@ -475,7 +372,7 @@ class Float(Kind):
         lo, hi, slow = self.min, self.max, self.clean
         if not self.allow_card_numbers:
             # Only whole numbers of 13 digits or more need the card check.
-            lo, hi = max_(lo, 1.0 - _CARD_MIN), min_(hi, _CARD_MIN - 1.0)
+            lo, hi = max_(lo, 1.0 - CARD_MIN), min_(hi, CARD_MIN - 1.0)
 
         def clean_float(value: object) -> Scalar:
             # v - v is 0.0 only for finite v (inf - inf and NaN give NaN).
@@ -538,7 +435,7 @@ class Bool(Kind):
     def clean(self, value: object) -> Scalar:
         if value is True or value is False:
             return value
-        b = _numpy_bool(value)
+        b = numpy_bool(value)
         return self.marker if b is None else b
 
 
@@ -625,7 +522,7 @@ class HttpMethod(Enum):
         super().__init__(*_HTTP_METHODS, purpose=purpose, metric=metric, dimension=dimension)
 
     def clean(self, value: object) -> Scalar:
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None or len(s) > 7:
             return self.marker
         return self._lookup.get((str, s.upper()), self.marker)
@@ -703,9 +600,9 @@ class Id(Kind):
             raise ConfigurationError(msg) from None
 
     def clean(self, value: object) -> Scalar:
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None:
-            n = _exact_int(value)
+            n = exact_int(value)
             if n is None:
                 return self.marker
             s = str(n)
@@ -754,7 +651,7 @@ class Uuid(Kind):
     def clean(self, value: object) -> Scalar:
         if type(value) is _uuid.UUID:
             return str(value)
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None or len(s) > 36:
             return self.marker
         m = _UUID.match(s)
@@ -806,9 +703,9 @@ class Hashed(Kind):
             if type(value) is _uuid.UUID:
                 data = value.bytes
             else:
-                s = _exact_str(value)
+                s = exact_str(value)
                 if s is None:
-                    n = _exact_int(value)
+                    n = exact_int(value)
                     if n is None:
                         return marker
                     s = str(n)

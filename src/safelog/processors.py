@@ -29,6 +29,7 @@ import orjson
 from . import _callsite, _sources
 from ._levels import METHOD_TO_LEVEL
 from .policy import Cleaner, FieldPolicy, HashKey
+from .tracebacks import exception_record, stack_record
 
 
 __all__ = [
@@ -372,8 +373,6 @@ class ExceptionSanitizer:
     __slots__ = ("_render",)
 
     def __init__(self) -> None:
-        from .tracebacks import exception_record, stack_record
-
         self._render = (exception_record, stack_record)
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:

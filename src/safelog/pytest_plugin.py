@@ -4,8 +4,8 @@ thin shell over `safelog.testing`.
 
 Fixtures:
 
-- ``safelog_capture``: a `safelog.testing.LogCapture` active for the test
-  (annotate with ``safelog.testing.LogCapture``). safelog must already be
+- ``safelog_capture``: a `safelog.testing.SafelogCapture` active for the test
+  (annotate with ``safelog.testing.SafelogCapture``). safelog must already be
   configured, e.g. by an autouse fixture of your own.
 - ``canary``: a `safelog.testing.CanaryFactory`; ``canary("email")``.
 - ``safelog_moto``: a moto server on 127.0.0.1 for the session.
@@ -23,6 +23,7 @@ costs nothing for suites that do not use it.
 
 from __future__ import annotations
 
+import sys
 import uuid
 
 from collections.abc import Iterator
@@ -33,12 +34,15 @@ import pytest
 
 if TYPE_CHECKING:
     from safelog._embedded import EmbeddedMoto
-    from safelog.testing import CanaryFactory, LogCapture
+    from safelog.testing import CanaryFactory, SafelogCapture
 
 
 __all__ = [
     "canary",
     "pytest_addoption",
+    "pytest_runtest_call",
+    "pytest_runtest_setup",
+    "pytest_runtest_teardown",
     "safelog_capture",
     "safelog_cloudwatch",
     "safelog_moto",
@@ -59,12 +63,63 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("safelog_auto", _AUTO_HELP, type="bool", default=False)
 
 
+# pytest points file descriptors 1 and 2 (and sys.stdout/sys.stderr) at its
+# own capture at the start of each test phase and takes them back at its
+# end. A capture made by a fixture watches the process streams too, so it
+# steps aside around those switches: trylast makes these the innermost
+# wrappers, inside pytest's own capture.
+
+
+def _pause_captures() -> None:
+    from safelog.testing import active_captures
+
+    for cap in reversed(active_captures()):
+        cap.pause_streams()
+
+
+def _resume_captures() -> None:
+    from safelog.testing import active_captures
+
+    for cap in active_captures():
+        cap.resume_streams()
+
+
+def _safelog_loaded() -> bool:
+    # Suites that never use safelog.testing pay nothing.
+    return "safelog.testing" in sys.modules
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    yield
+    if _safelog_loaded():
+        _pause_captures()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    if _safelog_loaded():
+        _resume_captures()
+    yield
+    if _safelog_loaded():
+        _pause_captures()
+
+
+@pytest.hookimpl(hookwrapper=True, trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    if _safelog_loaded():
+        _resume_captures()
+    yield
+    if _safelog_loaded():
+        _pause_captures()
+
+
 def _auto_mode(config: pytest.Config) -> bool:
     return bool(config.getoption("safelog_auto")) or bool(config.getini("safelog_auto"))
 
 
 @pytest.fixture
-def safelog_capture() -> Iterator[LogCapture]:
+def safelog_capture() -> Iterator[SafelogCapture]:
     """Every line safelog's configured chain renders during the test."""
     from safelog.testing import capture
 
@@ -82,7 +137,7 @@ def canary(request: pytest.FixtureRequest) -> Iterator[CanaryFactory]:
         yield factory
         return
     # Set up the capture first so it is torn down after this check.
-    cap: LogCapture = request.getfixturevalue("safelog_capture")
+    cap: SafelogCapture = request.getfixturevalue("safelog_capture")
     yield factory
     issued = factory.issued
     if issued:
