@@ -22,7 +22,18 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _children, _hooks, _lifecycle, _options, _state, _stdio
+from . import (
+    _callsite,
+    _children,
+    _dev,
+    _hooks,
+    _lifecycle,
+    _metrics,
+    _options,
+    _scope,
+    _state,
+    _stdio,
+)
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -87,6 +98,12 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     hooks: bool | Iterable[str] = True,
     handle_sigterm: bool = True,
     stdio: _stdio.StdioMode | None = None,
+    dev: bool | None = None,
+    metrics_namespace: str | None = None,
+    buffer_level: str | None = None,
+    buffer_max_bytes: int | None = None,
+    buffer_max_records: int | None = None,
+    sampling_rate: float | None = None,
 ) -> None:
     """
     Configure safelog once, at startup.
@@ -106,6 +123,19 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
 
     *handle_sigterm*: when SIGTERM still has its default action, flush every
     sink within *shutdown_timeout* on SIGTERM, then end as SIGTERM would.
+
+    *dev* (or ``SAFELOG_DEV=1``) turns the console into the development
+    console: readable records, dropped fields by name and reason, exception
+    messages -- on the console only, never in what any other sink gets. It
+    refuses to start with a CloudWatch sink or under a managed runtime
+    (Lambda, ECS, Kubernetes, ...).
+    *metrics_namespace* is the CloudWatch namespace of the fields declared
+    with ``metric=`` (records carrying them are written in the Embedded
+    Metric Format); *buffer_level* (``"DEBUG"`` or ``"INFO"``) holds records
+    at or below it inside `safelog.buffered` scopes until an error, in a
+    buffer of at most *buffer_max_bytes* and *buffer_max_records*;
+    *sampling_rate* keeps the DEBUG/INFO records of that share of scopes.
+    See docs/metrics.md.
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
@@ -135,6 +165,9 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
+        if opts.dev and cloudwatch is not None:
+            reason = _dev.refusal(cloudwatch=True, environ=os.environ)
+            raise ConfigurationError(reason)
         _apply(opts, cloudwatch, extra, handle_sigterm=handle_sigterm)
 
 
@@ -154,6 +187,12 @@ _RESOLVED = frozenset(
         "pyproject",
         "hooks",
         "stdio",
+        "dev",
+        "metrics_namespace",
+        "buffer_level",
+        "buffer_max_bytes",
+        "buffer_max_records",
+        "sampling_rate",
     }
 )
 
@@ -189,14 +228,15 @@ def _check_factory(cloudwatch: object) -> None:
         raise ConfigurationError(msg)
 
 
-def _console_sink(choice: _options.ConsoleChoice) -> Sink | None:
+def _console_sink(choice: _options.ConsoleChoice, *, dev: bool = False) -> Sink | None:
+    make: Callable[[IO[str] | None], Sink] = _dev.DevConsoleSink if dev else ConsoleSink
     if choice is True:
-        return ConsoleSink(None)
+        return make(None)
     if choice is False:
         return None
     if choice == "stdout":
-        return ConsoleSink(sys.stdout)
-    return ConsoleSink(cast("IO[str]", choice))
+        return make(sys.stdout)
+    return make(cast("IO[str]", choice))
 
 
 def _make_sinks(
@@ -207,7 +247,7 @@ def _make_sinks(
 ) -> tuple[tuple[Sink, ...], Callable[[Dispatcher], None]]:
     """The sinks in order, and the function that tells a reporting sink its dispatcher."""
     sinks: list[Sink] = []
-    console = _console_sink(opts.console)
+    console = _console_sink(opts.console, dev=opts.dev)
     if console is not None:
         sinks.append(console)
     holder: list[Dispatcher] = []
@@ -271,6 +311,9 @@ def _build_and_install(
         metadata=metadata,
         level=opts.level,
         generation=_state.next_generation(),
+        dev=opts.dev,
+        metrics_namespace=opts.metrics_namespace,
+        scopes=opts.scopes,
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
@@ -438,6 +481,8 @@ class BoundLogger(Protocol):
     async def aexception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
     async def acritical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
     async def alog(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def metric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def ametric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
 
 
 _CACHED_METHODS = frozenset(
@@ -452,6 +497,7 @@ _CACHED_METHODS = frozenset(
         "critical",
         "fatal",
         "log",
+        "metric",
     }
 )
 
@@ -656,10 +702,16 @@ def stats() -> dict[str, int]:
         "sink_errors": state.chain.dispatcher.errors,
         "recursion_reduced": state.chain.reduced,
         "recursion_lost": lost_at_recursion_limit(),
+        # Why values were dropped, by reason (a typed counter in the chain).
+        **state.policy_filter.counts.as_stats(),
     }
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    for stage in state.chain.processors:
+        # Present only when metrics, buffering or sampling are on.
+        if isinstance(stage, (_metrics.MetricEmbedder, _scope.ScopeRouter)):
+            out.update(stage.counters.as_dict())
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):
