@@ -101,13 +101,13 @@ class Target(Protocol):
 
 class _Burst:
     __slots__ = (
-        "chars",
         "function",
         "key",
         "line",
         "lines",
         "module",
         "pid",
+        "size",
         "stream",
         "unit",
         "writes",
@@ -119,8 +119,9 @@ class _Burst:
         self.key = key
         self.pid = os.getpid()
         self.stream = stream
+        #: "chars" (text) or "bytes" (sys.stdout.buffer): the size's field name.
         self.unit = unit
-        self.chars = 0
+        self.size = 0
         self.lines = 0
         self.writes = 0
         self.module: str | None = None
@@ -186,7 +187,7 @@ class _Guard:
         if pending is None:
             pending = _Burst(key, stream, unit, where)
             _local.pending = pending
-        pending.chars += size
+        pending.size += size
         pending.lines += newlines
         pending.writes += 1
         if ends_line and not burst:
@@ -217,7 +218,7 @@ class _Guard:
         )
         record.update(target.metadata)
         record["stream"] = burst.stream
-        record[burst.unit] = burst.chars
+        record[burst.unit] = burst.size
         record["lines"] = burst.lines
         record["writes"] = burst.writes
         _local.emitting = True
