@@ -175,6 +175,16 @@ class _Guard:
         ends_line: bool,
     ) -> None:
         where, burst = _writer(frame)
+        if getattr(_local, "naming", False):
+            # A signal handler wrote while this thread was naming a call
+            # site (on a cold cache that reads and compiles the module's
+            # source: longer than a fast timer's interval). Naming again
+            # here would nest handler in handler for ever: a nameless
+            # record of its own instead.
+            lone = _Burst((), stream, unit, None)
+            lone.size, lone.lines, lone.writes = size, newlines, 1
+            self.emit(lone)
+            return
         key = (stream, unit, id(where), where.f_lasti if where is not None else -1)
         pending: _Burst | None = getattr(_local, "pending", None)
         if pending is not None and pending.pid != os.getpid():
@@ -185,7 +195,11 @@ class _Guard:
             self.emit(pending)
             pending = None
         if pending is None:
-            pending = _Burst(key, stream, unit, where)
+            _local.naming = True
+            try:
+                pending = _Burst(key, stream, unit, where)
+            finally:
+                _local.naming = False
             _local.pending = pending
         pending.size += size
         pending.lines += newlines
