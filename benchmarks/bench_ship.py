@@ -28,7 +28,8 @@ from typing import Any
 
 import safelog
 
-from safelog import _config, _shipper
+from safelog import _config
+from safelog import cloudwatch as _shipper
 from safelog._embedded import EmbeddedMoto
 
 

@@ -61,7 +61,9 @@ ForeignHandlers = Literal["error", "detach"]
 class SinkFactory(Protocol):
     """What ``cloudwatch=`` accepts: something that makes a sink at configure."""
 
-    def create_sink(self, metadata: Mapping[str, Any]) -> Sink: ...
+    def create_sink(
+        self, metadata: Mapping[str, Any], *, report: Callable[[str], None] | None = None
+    ) -> Sink: ...
 
 
 @dataclass
@@ -216,6 +218,16 @@ def _build(
         level=level,
         generation=generation,
     )
+
+
+def _report_to(sinks: tuple[Sink, ...]) -> Callable[[str], None]:
+    """Hand a finished line to *sinks* (a sink's records about itself)."""
+
+    def report(line: str) -> None:
+        for sink in sinks:
+            sink.write(line)
+
+    return report
 
 
 def _metadata(service: str, environment: str | None) -> dict[str, Any]:
@@ -416,8 +428,10 @@ def configure(
         if console_sink is not None:
             sinks.append(console_sink)
         if cloudwatch is not None:
-            # No network here: the sink connects on its first send.
-            sinks.append(cloudwatch.create_sink(dict(metadata)))
+            # No network here: the sink connects on its first send. Its own
+            # records (losses, failures) go to the other sinks, else stderr.
+            report = _report_to(tuple(sinks)) if sinks else None
+            sinks.append(cloudwatch.create_sink(dict(metadata), report=report))
 
         _generation += 1
         state = _build(
