@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures.thread  # noqa: F401
 import contextlib
 import os
+import random
 import threading
 
 from collections import deque
@@ -95,7 +96,8 @@ class Shipper:
         self.batch_weights: deque[tuple[int, int]] = deque(maxlen=BATCH_WEIGHTS_KEPT)
         #: The send function (an attribute so a test can wrap it).
         self.send: Callable[[list[Item]], None] = self._send
-        self._uniform: Callable[[float, float], float] | None = None
+        #: The jitter source (a test sets the worst case: always the bound).
+        self.uniform: Callable[[float, float], float] = random.uniform
 
     def start(self) -> None:
         """With the queue's lock held: start the thread."""
@@ -268,7 +270,7 @@ class Shipper:
         """Wait before the next try (a flush or close cuts it short)."""
         fast = self.queue.closing or reason in _FAST_RETRY
         cap = RECOVERY_CAP if fast else BACKOFF_CAP
-        delay = backoff_delay(attempt, cap)
+        delay = backoff_delay(attempt, cap, self.uniform)
         if len(self.backoff_delays) < 1000:
             self.backoff_delays.append(delay)
         # During an outage, losses (queue overflow) are reported as they
