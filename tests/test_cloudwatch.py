@@ -482,6 +482,33 @@ class TestFaults:
         assert len(_events(shown, _shipper.RECOVERED_EVENT)) == 1
         assert sink.problems() == []
 
+    @pytest.mark.parametrize(
+        ("code", "reason"),
+        [("AccessDeniedException", "access_denied"), ("ExpiredTokenException", "credentials")],
+    )
+    def test_denied_or_expired_is_reported_once_then_recovery_is_said(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, code: str, reason: str
+    ) -> None:
+        """AccessDenied or an expired token yields one failure record, then one recovery record."""
+        console = io.StringIO()
+        safelog.configure(service="svc", console=console, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        sink.shipper.uniform = lambda lo, _hi: lo  # no waiting between the retries
+        limits.fail(3, 400, code, CANARY)
+        sink.write('{"event":"kept"}')
+        lines = sink.read_back(timeout=30)
+        assert len(_events(lines, "kept")) == 1
+        shown = console.getvalue().splitlines()
+        assert CANARY not in console.getvalue()
+        (failing,) = _events(shown, _shipper.FAILURE_EVENT)
+        assert failing["cloudwatch_reason"] == reason
+        assert failing["cloudwatch_error_code"] == code
+        assert failing["cloudwatch_operation"] == "PutLogEvents"
+        assert failing["cloudwatch_error"] in (code, "ClientError")
+        assert len(_events(shown, _shipper.RECOVERED_EVENT)) == 1
+        assert sink.stats()[f"cloudwatch_failed_{reason}"] == 3
+        assert sink.problems() == []
+
     def test_shutdown_with_cloudwatch_down_is_bounded_and_reports_loss(
         self, limits: CloudWatchLimits
     ) -> None:

@@ -181,8 +181,8 @@ class CloudWatch:
 
             if resolve_region() is None:
                 msg = (
-                    "region: no AWS region found; pass CloudWatch(region=...) or set "
-                    "AWS_REGION (or AWS_DEFAULT_REGION, or region in ~/.aws/config)"
+                    "region: no AWS region found; pass CloudWatch(region=...), or set "
+                    "AWS_DEFAULT_REGION or a region in the AWS config file"
                 )
                 raise ConfigurationError(msg)
         from . import _process

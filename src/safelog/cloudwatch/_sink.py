@@ -45,7 +45,7 @@ _PROBLEM_TEXT = {
     Reason.CREDENTIALS: "no valid AWS credentials: provide credentials to the process",
     Reason.ACCESS_DENIED: "AWS denies the call: grant logs:CreateLogStream and "
     "logs:PutLogEvents (and logs:CreateLogGroup) on the log group",
-    Reason.REGION: "no AWS region: pass CloudWatch(region=...) or set AWS_REGION",
+    Reason.REGION: "no AWS region: pass CloudWatch(region=...) or set AWS_DEFAULT_REGION",
     Reason.OTHER: "CloudWatch Logs calls fail: see the cloudwatch_failed_* counters",
 }
 
