@@ -12,6 +12,7 @@ import time
 
 from collections.abc import Callable
 from pathlib import Path
+
 import pytest
 
 import safelog
