@@ -142,7 +142,7 @@ class TestCounters:
         try:
             stats = sink.stats()
             assert {f"cloudwatch_failed_{r.value}" for r in Reason} <= set(stats)
-            assert stats["cloudwatch_resent_after_timeout"] == 0
+            assert stats["cloudwatch_possible_duplicates"] == 0
             assert all(type(v) is int for v in stats.values())
             assert sink.problems() == []
         finally:

@@ -95,6 +95,14 @@ class TestClassify:
         assert classify(_client_error(CANARY, 400)).code == ""
         assert classify(_client_error(CANARY, 500)).reason is Reason.SERVER
 
+    def test_a_lost_answer_marks_the_request_as_maybe_stored(self) -> None:
+        """Read timeouts and connections closed mid-response may have stored the batch."""
+        url = "http://127.0.0.1:1"
+        assert classify(bx.ReadTimeoutError(endpoint_url=url)).maybe_sent
+        assert classify(bx.ConnectionClosedError(endpoint_url=url)).maybe_sent
+        assert not classify(bx.EndpointConnectionError(endpoint_url=url)).maybe_sent
+        assert not classify(bx.ConnectTimeoutError(endpoint_url=url)).maybe_sent
+
     def test_messages_are_never_read(self) -> None:
         """Nothing of the error message appears in the classification."""
         failure = classify(_client_error("ThrottlingException", 400, CANARY))

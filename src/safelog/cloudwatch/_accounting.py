@@ -47,9 +47,10 @@ class Counters:
     errors: int = 0
     loss_reports: int = 0
     failure_reports: int = 0
-    #: Events sent again after a read timeout: CloudWatch may have stored
-    #: the first try too, so up to this many may be stored twice.
-    resent_after_timeout: int = 0
+    #: Events delivered after a try whose answer was lost (read timeout,
+    #: connection closed mid-response): CloudWatch may have stored that try
+    #: too, so up to this many events may be stored twice.
+    possible_duplicates: int = 0
     failed: dict[Reason, int] = dataclasses.field(default_factory=lambda: dict.fromkeys(Reason, 0))
 
     def dropped(self) -> int:

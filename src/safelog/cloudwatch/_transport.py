@@ -72,6 +72,9 @@ class Failure(NamedTuple):
     error: str
     #: The AWS error code when it is a known one, else "".
     code: str
+    #: The request may have reached CloudWatch (read timeout, connection
+    #: closed mid-response): sending it again may store it twice.
+    maybe_sent: bool = False
 
 
 _THROTTLING = frozenset(
@@ -151,6 +154,8 @@ _SDK_REASONS = (
         Reason.ENDPOINT,
     ),
 )
+# The request was sent, the answer lost: CloudWatch may have stored it.
+_MAYBE_SENT = frozenset({"ReadTimeoutError", "ConnectionClosedError", "ConnectionResetError"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 
 
@@ -166,11 +171,12 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(response, Mapping):
         return _classify_response(response, name)
     mro = {cls.__name__ for cls in type(exc).__mro__}
+    maybe_sent = bool(mro & _MAYBE_SENT)
     for names, reason in _SDK_REASONS:
         if mro & names:
-            return Failure(Action.RETRY, reason, name, "")
+            return Failure(Action.RETRY, reason, name, "", maybe_sent)
     if isinstance(exc, (ConnectionError, TimeoutError)):
-        return Failure(Action.RETRY, Reason.ENDPOINT, name, "")
+        return Failure(Action.RETRY, Reason.ENDPOINT, name, "", maybe_sent)
     return Failure(Action.RETRY, Reason.OTHER, name, "")
 
 

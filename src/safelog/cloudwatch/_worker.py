@@ -202,7 +202,7 @@ class Shipper:
         weight = batch_weight(batch)
         counters = self.queue.counters
         attempt = missing = 0
-        timed_out = False
+        maybe_sent = False
         while not self.queue.abandoned:
             response: Any = None
             operation = "PutLogEvents"
@@ -225,14 +225,14 @@ class Shipper:
                 return
             if failure is not None and failure.action is not Action.OK:
                 counters.failed[failure.reason] += 1
-                timed_out = timed_out or failure.reason is Reason.TIMEOUT
+                maybe_sent = maybe_sent or failure.maybe_sent
                 self.events.failed(failure, operation)
                 attempt += 1
                 counters.retries += 1
                 self.backoff(attempt, failure.reason)
                 continue
-            if timed_out:
-                counters.resent_after_timeout += len(batch)
+            if maybe_sent:
+                counters.possible_duplicates += len(batch)
             self.events.succeeded()
             rejected = count_rejected(response, len(events))
             self.batch_weights.append((len(batch), weight))
