@@ -11,6 +11,7 @@ import select
 import socket
 import sys
 import threading
+import time
 
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ class TcpGate:
         self._listener.listen(64)
         self._open = threading.Event()
         self._open.set()
+        #: Seconds each answer from upstream is held back (slow responses).
+        self.delay = 0.0
         self._conns: set[socket.socket] = set()
         self._lock = threading.Lock()
         self._stop = False
@@ -92,6 +95,8 @@ class TcpGate:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if s is b and self.delay:
+                        time.sleep(self.delay)
                     (b if s is a else a).sendall(data)
         except OSError:
             return
@@ -104,7 +109,11 @@ class TcpGate:
 
 
 def logs_client(
-    endpoint: str, limits: CloudWatchLimits | None = None, *, one_try: bool = True
+    endpoint: str,
+    limits: CloudWatchLimits | None = None,
+    *,
+    one_try: bool = True,
+    read_timeout: float = 60,
 ) -> Any:
     """
     A boto3 logs client; *one_try* as safelog's default client (it retries
@@ -114,7 +123,11 @@ def logs_client(
 
     from botocore.config import Config
 
-    config = Config(retries={"total_max_attempts": 1}, connect_timeout=1) if one_try else None
+    config = (
+        Config(retries={"total_max_attempts": 1}, connect_timeout=1, read_timeout=read_timeout)
+        if one_try
+        else None
+    )
     client = boto3.session.Session().client(
         "logs", region_name="us-east-1", endpoint_url=endpoint, config=config
     )
