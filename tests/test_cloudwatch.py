@@ -35,6 +35,7 @@ from safelog import _config
 from safelog import cloudwatch as _shipper
 from safelog._embedded import EmbeddedMoto
 from safelog.cloudwatch import _limits
+from safelog.cloudwatch import _sink as _sink_module
 
 
 ROOT = Path(__file__).resolve().parent.parent
