@@ -596,7 +596,7 @@ def _run(
     code = _PRELUDE + textwrap.dedent(body)
     env = {**os.environ, **AWS_ENV}
     return subprocess.run(
-        [sys.executable, "-c", code, url, group, str(n)],
+        [sys.executable, _script(code), url, group, str(n)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -604,6 +604,19 @@ def _run(
         cwd=ROOT,
         check=False,
     )
+
+
+def _script(code: str) -> str:
+    """
+    *code* as a file: event names are trusted as literals only in code
+    safelog can read from a file (``python -c`` code has none).
+    """
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".py", prefix="safelog_cw_child_")
+    with os.fdopen(fd, "w") as f:
+        f.write(code)
+    return path
 
 
 def _stored(server: EmbeddedMoto, group: str) -> list[dict[str, Any]]:
@@ -647,7 +660,7 @@ class TestProcessExit:
         """
         code = _PRELUDE + textwrap.dedent(body)
         proc = subprocess.Popen(
-            [sys.executable, "-c", code, server.endpoint_url, group, "5000"],
+            [sys.executable, _script(code), server.endpoint_url, group, "5000"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -117,8 +117,11 @@ class TestLoudFailures:
         # botocore's message ("Unable to locate credentials") is never written.
         assert "locate" not in console.getvalue()
         assert sink.problems() == [
-            ("cloudwatch.credentials", "NoCredentialsError", _PROBLEM_TEXT[Reason.CREDENTIALS])
+            ("cloudwatch-credentials", "NoCredentialsError", _PROBLEM_TEXT[Reason.CREDENTIALS])
         ]
+        (problem,) = safelog.self_check()
+        assert (problem.code, problem.name) == ("cloudwatch-credentials", "NoCredentialsError")
+        assert problem.message == _PROBLEM_TEXT[Reason.CREDENTIALS]
         safelog.shutdown(timeout=0.1)
 
     def test_without_another_sink_the_failure_goes_to_stderr(

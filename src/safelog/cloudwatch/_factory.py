@@ -188,7 +188,7 @@ class CloudWatch:
         from . import _process
         from ._sink import CloudWatchSink
 
-        sink = CloudWatchSink(self, metadata, report=report, on_close=_process.closed)
+        sink = CloudWatchSink(self, metadata, report=report)
         _process.register(sink)
         return sink
 

@@ -9,7 +9,6 @@ such as a loss record, to the other sinks) when it is made.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 import threading
@@ -62,7 +61,6 @@ class CloudWatchSink:
         metadata: Mapping[str, Any],
         *,
         report: Callable[[str], None] | None = None,
-        on_close: Callable[[CloudWatchSink], None] | None = None,
     ) -> None:
         self.config = config
         # Copied once: only trusted infrastructure metadata, for stream names
@@ -73,7 +71,6 @@ class CloudWatchSink:
             if metadata.get(k) is not None
         }
         self._report = report
-        self._on_close = on_close
         self._now = time.time
         self._stale_clients: list[Any] = []
         self._init_process_state(client=None)
@@ -198,7 +195,7 @@ class CloudWatchSink:
         constant message) per loud reason since the last successful call.
         """
         return [
-            (f"cloudwatch.{reason.value}", error, _PROBLEM_TEXT[reason])
+            (f"cloudwatch-{reason.value.replace('_', '-')}", error, _PROBLEM_TEXT[reason])
             for reason, (error, _code, _op) in list(self._failing.items())
         ]
 
@@ -248,9 +245,6 @@ class CloudWatchSink:
         with queue.cond:
             queue.abandon()
         self.shipper.kick.set()
-        if self._on_close is not None:
-            with contextlib.suppress(Exception):
-                self._on_close(self)
         self.maybe_report(force=True)
 
     def stats(self) -> dict[str, int]:
