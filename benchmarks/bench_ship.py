@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import io
 import json
 import logging
 import os
@@ -177,8 +178,9 @@ def bench_down(n: int, *, write_only: bool) -> dict[str, Any]:
     cw = safelog.CloudWatch(
         log_group="/bench/down", endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1"
     )
+    # Its failure and loss records go to a console nobody reads.
     safelog.configure(
-        service="bench", console=False, fields={"page_id": safelog.Id()}, cloudwatch=cw
+        service="bench", console=io.StringIO(), fields={"page_id": safelog.Id()}, cloudwatch=cw
     )
     sink = next(
         s
@@ -224,8 +226,6 @@ FAULT_RATE = 2000  # events per second, steady
 
 def fault_run(moto_port: int, path: str, fault: str, seconds: float) -> dict[str, Any]:
     """One path under one fault: healthy, fault, healthy; then count what arrived."""
-    import io
-
     gate = TcpGate(moto_port)
     limits = CloudWatchLimits()
     group = f"/bench/{path}-{fault}-{uuid.uuid4().hex[:6]}"
