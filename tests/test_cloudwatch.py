@@ -460,13 +460,13 @@ class TestFaults:
             # Events, not time: wait until the shipper has failed 4 times
             # (bounds 0.2, 0.4, 0.8, then 1.6 s without the recovery cap).
             assert _wait_for(lambda: sink.stats()["cloudwatch_failed_endpoint"] >= 4)
-            for i in range(21_000):
+            for i in range(12_000):
                 sink.write(f'{{"event":"during.outage","n":{i}}}')
         finally:
             server.start()
         sent_before = len(limits.batches)
         lines = sink.read_back(timeout=60)
-        assert len(_events(lines, "during.outage")) == 21_000
+        assert len(_events(lines, "during.outage")) == 12_000
         stats = sink.stats()
         assert stats["cloudwatch_dropped"] == 0
         # While the endpoint was unreachable, no retry waited over about a second.
@@ -474,7 +474,7 @@ class TestFaults:
         assert max(sink.backoff_delays) <= _limits.RECOVERY_CAP <= 1.0
         # The backlog drained in full batches, not one per send_interval.
         after = [n for n, _w in limits.batches[sent_before:]]
-        assert after.count(_limits.MAX_BATCH_EVENTS) >= 2, after
+        assert after.count(_limits.MAX_BATCH_EVENTS) >= 1, after
         shown = console.getvalue().splitlines()
         (failing,) = _events(shown, _shipper.FAILURE_EVENT)
         assert failing["cloudwatch_reason"] == "endpoint"
