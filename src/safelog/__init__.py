@@ -43,9 +43,8 @@ _LAZY = {
     "Sink": "._sinks",
     "CloudWatch": ".cloudwatch",
     "SafeError": ".tracebacks",
-    **{
-        name: ".policy"
-        for name in (
+    **dict.fromkeys(
+        (
             "Bool",
             "Duration",
             "Enum",
@@ -59,8 +58,9 @@ _LAZY = {
             "Kind",
             "Route",
             "Uuid",
-        )
-    },
+        ),
+        ".policy",
+    ),
 }
 
 

@@ -29,6 +29,7 @@ from ._chain import (
     StructlogFactory,
     build_fallback,
     build_state,
+    drain_parked,
     infrastructure_metadata,
     lost_at_recursion_limit,
 )
@@ -62,13 +63,15 @@ class SinkFactory(Protocol):
     sinks, so a sink can say it lost records without writing to itself.
     """
 
-    def create_sink(self, metadata: Mapping[str, Any], *, report: Callable[[str], None]) -> Sink: ...
+    def create_sink(
+        self, metadata: Mapping[str, Any], *, report: Callable[[str], None]
+    ) -> Sink: ...
 
 
 # -- configure ---------------------------------------------------------------
 
 
-def configure(  # noqa: PLR0913 -- the documented keyword options
+def configure(
     *,
     service: str | None = None,
     fields: Mapping[str, Kind] | FieldPolicy | None = None,
@@ -123,7 +126,8 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             raise ConfigurationError(msg)
         extra = _check_sinks(sinks)
         _check_factory(cloudwatch)
-        if type(handle_sigterm) is not bool:
+        sigterm_flag: object = handle_sigterm  # typed bool, but callers may pass anything
+        if type(sigterm_flag) is not bool:
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
@@ -356,6 +360,7 @@ def shutdown(timeout: float | None = None) -> None:
         budget = state.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + max(budget, 0.0)
         steps: list[Callable[[], object]] = [
+            drain_parked,
             # Flush first: the handlers and hooks are still in place meanwhile.
             lambda: state.chain.dispatcher.flush(budget),
             _state.retire,
@@ -464,7 +469,26 @@ class _LazyLogger:
         self._initial = initial
         self._generation = -1
         self._bound: SafeBoundLogger | None = None
+        self.refresh()
         _state.register_proxy(self)
+
+    def refresh(self) -> None:
+        """
+        Cache the level methods of the current configuration on the instance
+        (`_state` calls this at each configure/shutdown). A cached method is
+        a plain instance attribute: calling it takes no Python frame beyond
+        the method's own, which matters at the recursion limit.
+        """
+        self.__dict__.clear()
+        try:
+            bound = self._resolve()
+            generation = self._generation
+            for name in _CACHED_METHODS:
+                self.__dict__[name] = getattr(bound, name)
+            if generation != _state.generation():
+                self.__dict__.clear()
+        except Exception:  # noqa: BLE001 -- __getattr__ resolves on first use instead
+            self.__dict__.clear()
 
     def _resolve(self) -> SafeBoundLogger:
         state = _current_or_fallback()
@@ -539,6 +563,8 @@ class Problem(str):
     ``code`` (stable, for alerting: ``"handler-bypass"``...) and ``name``
     (what it concerns, a name of code such as ``"sys.excepthook"``, or "").
     """
+
+    __slots__ = ("code", "name")
 
     code: str
     name: str

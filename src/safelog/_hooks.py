@@ -40,6 +40,7 @@ from .tracebacks import (
     checked_module_name,
     function_name_of,
     module_name_of,
+    qualified_type_name,
 )
 
 
@@ -103,6 +104,15 @@ def _emit(
     chain = current_chain()
     if levelno < chain.min_level or frame is None:
         return
+    if sys.is_finalizing():
+        # Modules are leaving sys.modules: parts of the chain that import
+        # lazily cannot run. The report keeps the event and the type only.
+        chain.dispatcher.emit(
+            chain.constant_line(
+                logging.getLevelName(levelno).lower(), event, _finalizing_type(exc_info)
+            )
+        )
+        return
     code = frame.f_code
     record = logging.LogRecord(
         logger_name,
@@ -120,6 +130,16 @@ def _emit(
     if exc_info is not None:
         event_dict["exc_info"] = exc_info
     chain.run(StdlibOrigin(record, frame), level, event_dict)
+
+
+def _finalizing_type(exc_info: object) -> str | None:
+    exc_type = exc_info[0] if type(exc_info) is tuple and exc_info else None
+    if not isinstance(exc_type, type):
+        return None
+    try:
+        return qualified_type_name(exc_type)
+    except Exception:  # noqa: BLE001 -- a lazy import failing at finalization
+        return MARKER_NAME
 
 
 def excepthook(

@@ -13,7 +13,6 @@ import threading
 import time
 
 from collections import deque
-
 from collections.abc import Callable
 from typing import IO, Protocol, runtime_checkable
 

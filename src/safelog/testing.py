@@ -701,9 +701,7 @@ class LogCapture:
             for p in _config.self_check()
             if p.code not in {"handler-bypass", "hook-replaced"}  # redone below
         )
-        bypass = [
-            (lg, h) for lg, h in bypassing_handlers() if not _is_test_runner_handler(h)
-        ]
+        bypass = [(lg, h) for lg, h in bypassing_handlers() if not _is_test_runner_handler(h)]
         if bypass:
             out.append(
                 f"stdlib handlers bypass safelog: {describe_handlers(bypass)} "
