@@ -469,7 +469,8 @@ class _LazyLogger:
         self._initial = initial
         self._generation = -1
         self._bound: SafeBoundLogger | None = None
-        self.refresh()
+        # Resolved on first use (bind() per request stays cheap); `_state`
+        # refreshes every live one at each configure/shutdown.
         _state.register_proxy(self)
 
     def refresh(self) -> None:
