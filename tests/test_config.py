@@ -24,7 +24,7 @@ from safelog.stdlib import SafelogHandler
 
 
 CANARY = "canary" + uuid.uuid4().hex
-KEY = "k" * 32
+KEY = "config-test-key-0123456789abcdef"
 ENCODED_KEYS = ["base64:" + base64.b64encode(KEY.encode()).decode(), "hex:" + KEY.encode().hex()]
 
 PYPROJECT = """

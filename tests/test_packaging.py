@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
-import ast
 import importlib
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import json
+import re
 import subprocess
 import sys
 
 from pathlib import Path
-
-import pytest
+from typing import Any
 
 import safelog
 
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover -- exercised on 3.10 only
+    import tomli as tomllib
+
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = "safelog-structlog"
 HEAVY = ("boto3", "botocore", "watchtower", "pytest", "_pytest", "moto", "pydantic", "urllib3")
 
 
@@ -106,11 +114,11 @@ class TestPublicApi:
 class TestMetadata:
     def test_version_matches_metadata(self) -> None:
         """The installed distribution's version is safelog.__version__."""
-        assert importlib.metadata.version("safelog") == safelog.__version__
+        assert importlib.metadata.version(DIST) == safelog.__version__
 
     def test_runtime_dependencies(self) -> None:
         """structlog, watchtower and boto3 are runtime dependencies."""
-        requires = importlib.metadata.requires("safelog") or []
+        requires = importlib.metadata.requires(DIST) or []
         runtime = {
             r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
             for r in requires
@@ -119,90 +127,56 @@ class TestMetadata:
         assert {"structlog", "watchtower", "boto3"} <= runtime
 
 
-# -- the import graph -----------------------------------------------------------
-
-SRC = Path(__file__).resolve().parent.parent / "src" / "safelog"
-
-#: Cycles another branch removes; each entry names who. When it lands the
-#: strict xfail below starts passing, which fails the run: delete the entry.
-PENDING_CYCLES = {
-    frozenset({"safelog._callsite", "safelog.tracebacks"}): "attack: _names.py (issue 12.2)",
-}
+def _pyproject() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)
 
 
-def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(SRC.parent).with_suffix("").parts)
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(parts)
+def _names(requirements: list[Any]) -> set[str]:
+    return {re.split(r"[\[<>=;! ]", r)[0].lower() for r in requirements if isinstance(r, str)}
 
 
-def _is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
+class TestDistribution:
+    def test_distribution_name_is_not_the_import_name(self) -> None:
+        """The distribution is safelog-structlog (`safelog` on the index is another project)."""
+        assert _pyproject()["project"]["name"] == DIST
+        assert importlib.util.find_spec("safelog") is not None
 
+    def test_user_extras_hold_no_development_tools(self) -> None:
+        """Extras are for users; linters, type checkers and test tools are dependency groups."""
+        project = _pyproject()
+        extras = project["project"]["optional-dependencies"]
+        tools = {"ruff", "mypy", "hypothesis", "pytest-cov", "matplotlib", "boto3-stubs"}
 
-def _imports(name: str, path: Path, modules: set[str]) -> set[str]:
-    """Every safelog module *name* imports, at module level or inside functions."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found: set[str] = set()
+        assert {"pytest", "moto", "docs"} <= set(extras)
+        for name, requirements in extras.items():
+            assert not _names(requirements) & tools, name
+        groups = project["dependency-groups"]
+        assert tools <= _names(groups["dev"]) | _names(groups["test"])
 
-    def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and _is_type_checking(node):
-            for child in node.orelse:  # only the runtime branch counts
-                visit(child)
-            return
-        if isinstance(node, ast.Import):
-            found.update(a.name for a in node.names if a.name in modules)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = package
-                for _ in range(node.level - 1):
-                    base = base.rpartition(".")[0]
-                base += "." + node.module if node.module else ""
-            if base in modules and base != "safelog":
-                found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in modules)
-        for child in ast.iter_child_nodes(node):
-            visit(child)
+    def test_demo_installs_only_what_it_needs(self) -> None:
+        """`make demo` installs the library and the moto extra: no docs, plots or test tools."""
+        makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+        recipe = makefile.split("$(VENV)/.demo-installed:", 1)[1].split("\n\n", 1)[0]
+        extras = _pyproject()["project"]["optional-dependencies"]
 
-    visit(ast.parse(path.read_text(encoding="utf-8")))
-    found.discard(name)
-    return found
+        assert re.findall(r"pip install --quiet (.*)", recipe) == ["-e '.[moto]'"]
+        assert _names(extras["moto"]) == {"moto"}
+        assert "demo: $(VENV)/.demo-installed" in makefile
 
+    def test_license_is_the_full_mit_text(self) -> None:
+        """LICENSE holds the whole MIT license, and the metadata names it."""
+        text = (ROOT / "LICENSE").read_text(encoding="utf-8")
 
-def _cycles() -> set[frozenset[str]]:
-    paths = {_module_name(p): p for p in SRC.rglob("*.py")}
-    modules = set(paths)
-    graph = {name: _imports(name, path, modules) for name, path in paths.items()}
+        assert text.startswith("MIT License\n\nCopyright (c) ")
+        assert "Permission is hereby granted, free of charge" in text
+        assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
+        assert _pyproject()["project"]["license"] == "MIT"
 
-    def reach(start: str) -> set[str]:
-        seen: set[str] = set()
-        todo = list(graph[start])
-        while todo:
-            m = todo.pop()
-            if m not in seen:
-                seen.add(m)
-                todo.extend(graph[m])
-        return seen
+    def test_pre_commit_rev_is_the_current_release(self) -> None:
+        """The documented pre-commit `rev` is the tag of this version, not a placeholder."""
+        page = (ROOT / "docs" / "installation.md").read_text(encoding="utf-8")
+        hooks = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
 
-    reachable = {m: reach(m) for m in graph}
-    return {
-        frozenset({m} | {n for n in reachable[m] if m in reachable[n]})
-        for m in graph
-        if m in reachable[m]
-    }
-
-
-class TestImportGraph:
-    def test_no_cycles_but_the_pending_ones(self) -> None:
-        """No import cycle among safelog's modules, counting imports inside functions."""
-        assert _cycles() - set(PENDING_CYCLES) == set()
-
-    @pytest.mark.xfail(strict=True, reason="; ".join(PENDING_CYCLES.values()))
-    def test_no_cycles_at_all(self) -> None:
-        """Once the pending cycles are gone, there is none at all."""
-        assert _cycles() == set()
+        assert re.findall(r"^\s+rev: (\S+)", page, re.MULTILINE) == [f"v{safelog.__version__}"]
+        assert f"rev: v{safelog.__version__}" in hooks

@@ -23,6 +23,7 @@ from safelog.processors import (
     MARKER_EVENT,
     MARKER_LOGGER,
     MARKER_UNRENDERABLE,
+    DropCounts,
     EventGuard,
     ExceptionSanitizer,
     JSONLineRenderer,
@@ -93,7 +94,7 @@ class NumberedEvents(enum.IntEnum):
 
 
 def _filter(**fields: Kind) -> PolicyFilter:
-    key = make_hash_key(b"k" * 32)
+    key = make_hash_key(b"processors-test-key-" + b"0123456789abcdef")
     return PolicyFilter(FieldPolicy(fields), key, META)
 
 
@@ -319,6 +320,48 @@ class TestEventGuard:
         assert account_id not in console.text
 
 
+class TestRecordLineNumbers:
+    """Issue 16.3: a record's line number is a real line of its file, or nothing."""
+
+    @staticmethod
+    def _forged(lineno: object, pathname: str = __file__) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "name": __name__,
+                "msg": "forged_line_record",
+                "levelno": logging.ERROR,
+                "levelname": "ERROR",
+                "pathname": pathname,
+                "lineno": lineno,
+            }
+        )
+
+    @pytest.mark.parametrize("lineno", [4111111111111111, 10**9, 0, -5, 2**70])
+    def test_card_number_as_lineno_is_dropped(self, console, lineno: int) -> None:
+        """makeLogRecord({"lineno": 4111111111111111}) does not emit the number."""
+        _configure(console)
+        logging.getLogger(__name__).handle(self._forged(lineno))
+        (rec,) = console.records()
+        assert rec["line"] is None
+        if abs(lineno) > 10**6:
+            assert str(lineno) not in console.text
+
+    def test_line_of_a_file_that_is_not_code_is_dropped(self, console) -> None:
+        """A line number without a source file of code to bound it is dropped."""
+        _configure(console)
+        logging.getLogger(__name__).handle(self._forged(3, "/nonexistent/upload.py"))
+        assert console.records()[0]["line"] is None
+
+    def test_real_line_numbers_are_kept(self, console) -> None:
+        """A real record, and a forged one within the file's length, keep their line."""
+        _configure(console)
+        line = sys._getframe().f_lineno + 1
+        logging.getLogger(__name__).warning("real_line_record")
+        logging.getLogger(__name__).handle(self._forged(12))
+        first, second = console.records()
+        assert first["line"] == line
+        assert second["line"] == 12
+
 class TestJSONLineRenderer:
     @pytest.mark.parametrize(
         "char",
@@ -493,3 +536,34 @@ class TestInvisibleCharacters:
         line = render_json_line({"event": f"a{char}b"})
         assert char not in line
         assert json.loads(line)["event"] == f"a{char}b"
+
+
+class TestDropCounts:
+    def test_each_reason_is_counted(self, console: Any) -> None:
+        """Undeclared keys, positional args, rejected values and built events count by reason."""
+        safelog.configure(service="svc", console=console.stream, fields={"n": Int(min=0)})
+        log = safelog.get_logger("app")
+        title = "-".join(["dynamic", "text"])  # noqa: FLY002 -- built at runtime on purpose
+
+        log.info("page_exported", n=3, title="x", owner="y")  # 2 undeclared
+        log.info("retrying %s %s", 1, 2)  # 2 positional
+        log.info("page_exported", n=-1)  # 1 wrong kind
+        log.info(title)  # 1 non-constant event
+        logging.getLogger("vendor").warning("GET %s", "u", extra={"body": 1})  # 2 positional
+        stats = safelog.stats()
+        safelog.shutdown()
+
+        assert {k: v for k, v in stats.items() if k.startswith("dropped_")} == {
+            "dropped_undeclared": 2,
+            "dropped_wrong_kind": 1,
+            "dropped_positional": 4,
+            "dropped_non_constant_event": 1,
+        }
+
+    def test_counts_are_a_typed_object(self) -> None:
+        """A misspelt reason is an error, not a new counter."""
+        counts = DropCounts()
+
+        with pytest.raises(AttributeError):
+            counts.undeclard = 1  # type: ignore[attr-defined]
+        assert counts.as_stats() == {f"dropped_{r}": 0 for r in DropCounts.REASONS}

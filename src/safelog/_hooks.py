@@ -32,16 +32,16 @@ from typing import TYPE_CHECKING, Any
 
 from . import _callsite, processors
 from ._chain import current_chain
-from .errors import ConfigurationError
-from .processors import MARKER_EVENT, StdlibOrigin
-from .tracebacks import (
+from ._names import (
     MARKER_NAME,
-    WarningSite,
     checked_module_name,
     function_name_of,
     module_name_of,
     qualified_type_name,
 )
+from .errors import ConfigurationError
+from .processors import MARKER_EVENT, StdlibOrigin
+from .tracebacks import WarningSite
 
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 #: The hooks `safelog.configure` can install, by their ``hooks=`` name.
-HOOKS = ("excepthook", "threading", "unraisable", "warnings")
+HOOKS = ("excepthook", "multiprocessing", "threading", "unraisable", "warnings")
 
 _WARNINGS_LOGGER = "py.warnings"
 # A name of stdlib's own convention, trusted like a module name.

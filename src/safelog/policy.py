@@ -28,11 +28,22 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from ._numbers import (
+    CARD_MIN,
+    card_like_int,
+    exact_int,
+    exact_str,
+    looks_like_card_number,
+    numpy_bool,
+    numpy_float,
+    numpy_int,
+)
 from .errors import ConfigurationError  # re-exported: its home before 0.2
 
 
 __all__ = [
     "KINDS",
+    "METRIC_UNITS",
     "RESERVED_KEYS",
     "Bool",
     "Cleaner",
@@ -79,6 +90,44 @@ RESERVED_KEYS: frozenset[str] = frozenset(
         "safelog",
         "positional_args",
         "_safelog_frame",
+        # Added by safelog's metrics, buffering and sampling (see _metrics,
+        # _scope): a call argument must never forge them.
+        "_aws",
+        "buffered",
+        "sampling_rate",
+    }
+)
+
+#: The units CloudWatch accepts for a metric (``metric="Milliseconds"``).
+METRIC_UNITS: frozenset[str] = frozenset(
+    {
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
     }
 )
 
@@ -94,26 +143,11 @@ _UUID = re.compile(
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/{}<>:\-]{0,199}\Z")
 
 
-def _exact_int(value: object) -> int | None:
-    # bool is an int subclass but means something else; other int subclasses
-    # are normalised through int's own slot so an overridden __int__/__index__
-    # cannot change the number.
-    t = type(value)
-    if t is int:
-        return value  # type: ignore[return-value]
-    if t is bool or not isinstance(value, int):
-        return None
-    return int.__int__(value)
-
-
-def _exact_str(value: object) -> str | None:
-    if type(value) is str:
-        return value
-    if isinstance(value, str):
-        # str's own slot copies the characters; an overridden __str__ is
-        # never consulted.
-        return str.__str__(value)
-    return None
+def _checked_flag(value: object, kind: str) -> bool:
+    if type(value) is not bool:
+        msg = f"{kind}: allow_card_numbers must be True or False"
+        raise ConfigurationError(msg)
+    return value
 
 
 class Kind:
@@ -129,16 +163,34 @@ class Kind:
     #: Short name used in markers and in the inventory.
     kind_name: ClassVar[str] = "custom"
 
-    __slots__ = ("purpose",)
+    __slots__ = ("dimension", "metric", "purpose")
 
     purpose: str
+    #: ``metric=`` as given: a CloudWatch unit name, True (the kind's own
+    #: unit) or None. `FieldPolicy` checks it with the field's name.
+    metric: str | bool | None
+    #: ``dimension=`` as given; `FieldPolicy` checks the kind allows it.
+    dimension: bool
 
-    def __init__(self, *, purpose: object = "") -> None:
+    def __init__(
+        self, *, purpose: object = "", metric: object = None, dimension: object = False
+    ) -> None:
         # Typed as object: policies also come from TOML, checked here.
         if not isinstance(purpose, str):
             msg = "purpose: must be a string"
             raise ConfigurationError(msg)
         self.purpose = purpose
+        # Only the type is checked here; FieldPolicy checks the rest with the
+        # field's name (a kind does not know it), so an Id(dimension=True)
+        # fails at configure() naming the field.
+        if metric is not None and type(metric) not in (bool, str):
+            msg = "metric: must be a CloudWatch unit name such as 'Count', or True"
+            raise ConfigurationError(msg)
+        if type(dimension) is not bool:
+            msg = "dimension: must be True or False"
+            raise ConfigurationError(msg)
+        self.metric = None if metric is False else metric  # type: ignore[assignment]
+        self.dimension = dimension
 
     @property
     def marker(self) -> str:
@@ -167,17 +219,32 @@ class Kind:
 
 
 class Int(Kind):
-    """An integer within ``[min, max]`` (default: the signed 64-bit range)."""
+    """
+    An integer within ``[min, max]`` (default: the signed 64-bit range).
+
+    numpy integer scalars (``np.int64``...) are accepted by value. A number
+    shaped like a payment card number (13 to 19 digits passing the Luhn
+    check) is rejected unless *allow_card_numbers* is true; a declared
+    ``max`` below 10**12 is the stronger defence.
+    """
 
     kind_name = "int"
-    __slots__ = ("max", "min")
+    __slots__ = ("allow_card_numbers", "max", "min")
 
     def __init__(
-        self, *, min: int | None = None, max: int | None = None, purpose: str = ""
+        self,
+        *,
+        min: int | None = None,
+        max: int | None = None,
+        allow_card_numbers: bool = False,
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
-        lo = _INT64_MIN if min is None else _exact_int(min)
-        hi = _INT64_MAX if max is None else _exact_int(max)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
+        self.allow_card_numbers = _checked_flag(allow_card_numbers, "Int")
+        lo = _INT64_MIN if min is None else exact_int(min)
+        hi = _INT64_MAX if max is None else exact_int(max)
         if lo is None or hi is None:
             msg = "Int: min and max must be integers"
             raise ConfigurationError(msg)
@@ -188,13 +255,21 @@ class Int(Kind):
         self.max = min_(hi, _INT64_MAX)
 
     def clean(self, value: object) -> Scalar:
-        n = _exact_int(value)
+        n = exact_int(value)
+        if n is None:
+            n = numpy_int(value)
         if n is None or n < self.min or n > self.max:
+            return self.marker
+        if not self.allow_card_numbers and card_like_int(n):
             return self.marker
         return n
 
     def compile(self, key: HashKey | None) -> Cleaner:
         lo, hi, slow = self.min, self.max, self.clean
+        if not self.allow_card_numbers:
+            # Only numbers of 13 digits or more need the card check; narrow
+            # the fast path's range to below them.
+            lo, hi = max_(lo, 1 - CARD_MIN), min_(hi, CARD_MIN - 1)
 
         def clean_int(value: object) -> Scalar:
             if type(value) is int and lo <= value <= hi:
@@ -209,6 +284,8 @@ class Int(Kind):
             out["min"] = self.min
         if self.max != _INT64_MAX:
             out["max"] = self.max
+        if self.allow_card_numbers:
+            out["allow_card_numbers"] = True
         return out
 
 
@@ -223,24 +300,34 @@ class HttpStatus(Int):
     kind_name = "http_status"
     __slots__ = ()
 
-    def __init__(self, *, purpose: str = "") -> None:
-        super().__init__(min=100, max=599, purpose=purpose)
+    def __init__(
+        self, *, purpose: str = "", metric: str | bool | None = None, dimension: bool = False
+    ) -> None:
+        super().__init__(min=100, max=599, purpose=purpose, metric=metric, dimension=dimension)
 
 
 class Float(Kind):
-    """A finite number within ``[min, max]``; ints are accepted as floats."""
+    """
+    A finite number within ``[min, max]``; ints and numpy scalars are
+    accepted as floats. A whole number shaped like a payment card number is
+    rejected unless *allow_card_numbers* is true (see `Int`).
+    """
 
     kind_name = "float"
-    __slots__ = ("max", "min")
+    __slots__ = ("allow_card_numbers", "max", "min")
 
     def __init__(
         self,
         *,
         min: float | None = None,
         max: float | None = None,
+        allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
+        self.allow_card_numbers = _checked_flag(allow_card_numbers, "Float")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
                 isinstance(bound, bool)
@@ -262,17 +349,30 @@ class Float(Kind):
         elif isinstance(value, float):
             f = float.__float__(value)
         else:
-            n = _exact_int(value)
-            if n is None or not _INT64_MIN <= n <= _INT64_MAX:
+            n = exact_int(value)
+            if n is None:
+                n = numpy_int(value)
+            if n is None:
+                g = numpy_float(value)
+                if g is None:
+                    return self.marker
+                f = g
+            elif not _INT64_MIN <= n <= _INT64_MAX:
                 return self.marker
-            f = float(n)
+            else:
+                f = float(n)
         # NaN fails both comparisons; infinities fail isfinite.
         if not (self.min <= f <= self.max) or not math.isfinite(f):
+            return self.marker
+        if not self.allow_card_numbers and f.is_integer() and card_like_int(int(f)):
             return self.marker
         return f
 
     def compile(self, key: HashKey | None) -> Cleaner:
         lo, hi, slow = self.min, self.max, self.clean
+        if not self.allow_card_numbers:
+            # Only whole numbers of 13 digits or more need the card check.
+            lo, hi = max_(lo, 1.0 - CARD_MIN), min_(hi, CARD_MIN - 1.0)
 
         def clean_float(value: object) -> Scalar:
             # v - v is 0.0 only for finite v (inf - inf and NaN give NaN).
@@ -288,6 +388,8 @@ class Float(Kind):
             out["min"] = self.min
         if self.max != math.inf:
             out["max"] = self.max
+        if self.allow_card_numbers:
+            out["allow_card_numbers"] = True
         return out
 
 
@@ -300,11 +402,18 @@ class Duration(Float):
     kind_name = "duration"
     __slots__ = ("_scale", "unit")
 
-    def __init__(self, *, unit: str = "ms", purpose: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        unit: str = "ms",
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
         if unit not in ("ms", "s"):
             msg = "Duration: unit must be 'ms' or 's'"
             raise ConfigurationError(msg)
-        super().__init__(min=0.0, purpose=purpose)
+        super().__init__(min=0.0, purpose=purpose, metric=metric, dimension=dimension)
         self.unit = unit
         self._scale = 1000.0 if unit == "ms" else 1.0
 
@@ -318,7 +427,7 @@ class Duration(Float):
 
 
 class Bool(Kind):
-    """``True`` or ``False``, nothing truthy."""
+    """``True`` or ``False`` (or numpy's ``bool_``), nothing truthy."""
 
     kind_name = "bool"
     __slots__ = ()
@@ -326,7 +435,11 @@ class Bool(Kind):
     def clean(self, value: object) -> Scalar:
         if value is True or value is False:
             return value
-        return self.marker
+        b = numpy_bool(value)
+        return self.marker if b is None else b
+
+
+_CONTAINERS: frozenset[type] = frozenset({list, tuple, set, frozenset})
 
 
 class Enum(Kind):
@@ -342,10 +455,24 @@ class Enum(Kind):
     kind_name = "enum"
     __slots__ = ("_lookup", "values")
 
-    def __init__(self, *values: str | int | type[_enum.Enum], purpose: str = "") -> None:
-        super().__init__(purpose=purpose)
+    def __init__(
+        self,
+        *values: str | int | type[_enum.Enum],
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         flat: list[str | int] = []
         for v in values:
+            # The annotation says str/int/Enum; a caller's list arrives anyway.
+            if type(v) in _CONTAINERS:
+                # Enum(["a", "b"]): the values were passed as one container.
+                msg = (
+                    f"{type(self).__name__}: pass the values as separate arguments, "
+                    f'{type(self).__name__}("a", "b"), not one list; or an enum.Enum class'
+                )
+                raise ConfigurationError(msg)
             if isinstance(v, type) and issubclass(v, _enum.Enum):
                 flat.extend(m.value for m in v)
             else:
@@ -400,11 +527,13 @@ class HttpMethod(Enum):
     kind_name = "http_method"
     __slots__ = ()
 
-    def __init__(self, *, purpose: str = "") -> None:
-        super().__init__(*_HTTP_METHODS, purpose=purpose)
+    def __init__(
+        self, *, purpose: str = "", metric: str | bool | None = None, dimension: bool = False
+    ) -> None:
+        super().__init__(*_HTTP_METHODS, purpose=purpose, metric=metric, dimension=dimension)
 
     def clean(self, value: object) -> Scalar:
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None or len(s) > 7:
             return self.marker
         return self._lookup.get((str, s.upper()), self.marker)
@@ -428,12 +557,18 @@ class Route(Enum):
     kind_name = "route"
     __slots__ = ()
 
-    def __init__(self, *templates: str, purpose: str = "") -> None:
+    def __init__(
+        self,
+        *templates: str,
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
         for t in templates:
             if type(t) is not str or not _ROUTE.match(t):
                 msg = "Route: templates must be strings like '/pages/{page_id}'"
                 raise ConfigurationError(msg)
-        super().__init__(*templates, purpose=purpose)
+        super().__init__(*templates, purpose=purpose, metric=metric, dimension=dimension)
 
     def constraints(self) -> dict[str, Any]:
         return {"templates": list(self.values)}
@@ -445,16 +580,26 @@ class Id(Kind):
 
     *pattern*, if given, must also match in full; it can only narrow what the
     character class allows, never widen it. Ints are accepted and emitted as
-    their decimal string.
+    their decimal string. An identifier holding a run of 13 to 19 digits
+    that passes the Luhn check (a payment card number's shape) is rejected
+    unless *allow_card_numbers* is true.
     """
 
     kind_name = "id"
-    __slots__ = ("_pattern", "max_length")
+    __slots__ = ("_pattern", "allow_card_numbers", "max_length")
 
     def __init__(
-        self, *, max_length: int = 64, pattern: str | None = None, purpose: str = ""
+        self,
+        *,
+        max_length: int = 64,
+        pattern: str | None = None,
+        allow_card_numbers: bool = False,
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
+        self.allow_card_numbers = _checked_flag(allow_card_numbers, "Id")
         if type(max_length) is not int or not 1 <= max_length <= 128:
             msg = "Id: max_length must be an int from 1 to 128"
             raise ConfigurationError(msg)
@@ -466,9 +611,9 @@ class Id(Kind):
             raise ConfigurationError(msg) from None
 
     def clean(self, value: object) -> Scalar:
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None:
-            n = _exact_int(value)
+            n = exact_int(value)
             if n is None:
                 return self.marker
             s = str(n)
@@ -478,6 +623,7 @@ class Id(Kind):
             or not s.isascii()
             or not _ID_CHARS.match(s)
             or (self._pattern is not None and not self._pattern.fullmatch(s))
+            or (not self.allow_card_numbers and looks_like_card_number(s))
         ):
             return self.marker
         return s
@@ -485,12 +631,14 @@ class Id(Kind):
     def compile(self, key: HashKey | None) -> Cleaner:
         if self._pattern is not None:
             return self.clean
+        # Shorter than 13 characters, an id cannot hold a card number.
         longest, match, slow = self.max_length, _ID_CHARS.match, self.clean
+        unchecked = longest if self.allow_card_numbers else min_(longest, 12)
 
         def clean_id(value: object) -> Scalar:
             # The character class is ASCII-only and the pattern has no
             # IGNORECASE, so a match implies ASCII.
-            if type(value) is str and 0 < len(value) <= longest and match(value):
+            if type(value) is str and 0 < len(value) <= unchecked and match(value):
                 return value
             return slow(value)
 
@@ -500,6 +648,8 @@ class Id(Kind):
         out: dict[str, Any] = {"max_length": self.max_length}
         if self._pattern is not None:
             out["pattern"] = self._pattern.pattern
+        if self.allow_card_numbers:
+            out["allow_card_numbers"] = True
         return out
 
 
@@ -512,7 +662,7 @@ class Uuid(Kind):
     def clean(self, value: object) -> Scalar:
         if type(value) is _uuid.UUID:
             return str(value)
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None or len(s) > 36:
             return self.marker
         m = _UUID.match(s)
@@ -564,9 +714,9 @@ class Hashed(Kind):
             if type(value) is _uuid.UUID:
                 data = value.bytes
             else:
-                s = _exact_str(value)
+                s = exact_str(value)
                 if s is None:
-                    n = _exact_int(value)
+                    n = exact_int(value)
                     if n is None:
                         return marker
                     s = str(n)
@@ -585,6 +735,20 @@ def _b32(raw: bytes) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
 
 
+#: The shortest hash key accepted: 256 bits, the size of HMAC-SHA256's block
+#: output, so the key is never the weaker part.
+_MIN_KEY_BYTES = 32
+_MIN_DISTINCT_BYTES = 8
+# Keys that appeared in safelog's own README, docs and examples: anyone can
+# read them, so they protect nothing.
+_EXAMPLE_KEYS = frozenset(
+    {
+        b"use-SAFELOG_HASH_KEY-from-your-secret-store",
+        b"example-only-key-do-not-use-in-prod",
+    }
+)
+
+
 def make_hash_key(secret: object, key_id: str | None = None) -> HashKey:
     """Validate a configured secret and derive its key id if none is given."""
     if isinstance(secret, str):
@@ -592,8 +756,19 @@ def make_hash_key(secret: object, key_id: str | None = None) -> HashKey:
     if not isinstance(secret, bytes):
         msg = "hash_key: must be bytes or str"
         raise ConfigurationError(msg)
-    if len(secret) < 16:
-        msg = "hash_key: must be at least 16 bytes"
+    if len(secret) < _MIN_KEY_BYTES:
+        msg = (
+            f"hash_key: must be at least {_MIN_KEY_BYTES} bytes of random data, e.g. "
+            "python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+        raise ConfigurationError(msg)
+    if secret in _EXAMPLE_KEYS or len(set(secret)) < _MIN_DISTINCT_BYTES:
+        # Known to everyone who read the docs, or no key at all ("k" * 32):
+        # with it, low-entropy inputs are reversed by brute force.
+        msg = (
+            "hash_key: this is an example or placeholder key; generate a random one, "
+            "e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
         raise ConfigurationError(msg)
     if key_id is None:
         # A short digest of the key names it without revealing it.
@@ -627,6 +802,7 @@ class FieldPolicy:
             if not isinstance(kind, Kind):
                 msg = f"fields: {name!r} must be a safelog kind such as safelog.Int()"
                 raise ConfigurationError(msg)
+            _check_marks(name, kind)
             kinds[name] = kind
         # Copied into a read-only mapping: the caller's dict may change later.
         self.kinds: Mapping[str, Kind] = MappingProxyType(kinds)
@@ -647,6 +823,18 @@ class FieldPolicy:
                 cleaner = _scalar_only(cleaner, kind.marker)
             out[name] = (name, cleaner)
         return out
+
+    def metrics(self) -> tuple[tuple[str, str], ...]:
+        """``(field name, CloudWatch unit)`` of every metric field, in declared order."""
+        return tuple(
+            (name, unit)
+            for name, kind in self.kinds.items()
+            if (unit := metric_unit(kind)) is not None
+        )
+
+    def dimensions(self) -> tuple[str, ...]:
+        """Names of the dimension fields, in declared order."""
+        return tuple(name for name, kind in self.kinds.items() if kind.dimension)
 
     def needs_key(self) -> bool:
         return any(isinstance(k, Hashed) for k in self.kinds.values())
@@ -682,3 +870,62 @@ def _scalar_only(cleaner: Cleaner, marker: str) -> Cleaner:
         return marker
 
     return checked
+
+
+# Exact types, not isinstance: a subclass (a custom kind) can return anything
+# from clean(), so only these built-in kinds' values are trusted as metric
+# values or as dimension values.
+_METRIC_KINDS: frozenset[type[Kind]] = frozenset({Int, Float, Duration})
+#: Closed sets declared in code. An id, a hash or free text would make one
+#: metric per customer, and CloudWatch publishes dimension values as they are.
+_DIMENSION_KINDS: frozenset[type[Kind]] = frozenset({Enum, HttpMethod, HttpStatus, Route, Bool})
+_DURATION_UNITS = {"ms": "Milliseconds", "s": "Seconds"}
+
+
+def metric_unit(kind: Kind) -> str | None:
+    """The CloudWatch unit *kind* is published with, or None if it is no metric."""
+    requested = kind.metric
+    if requested is None or requested is False:
+        return None
+    if type(kind) is Duration and requested is True:
+        return _DURATION_UNITS[kind.unit]
+    if requested is True:
+        return "None"
+    return requested
+
+
+def _check_marks(name: str, kind: Kind) -> None:
+    if kind.metric is not None and kind.metric is not False:
+        if type(kind) not in _METRIC_KINDS:
+            msg = (
+                f"fields: {name!r} cannot be a metric: only Int, Float and Duration "
+                "fields can (remove metric=)"
+            )
+            raise ConfigurationError(msg)
+        unit = metric_unit(kind)
+        if unit not in METRIC_UNITS:
+            msg = (
+                f"fields: {name!r}: metric must be a CloudWatch unit such as 'Count', "
+                "'Milliseconds' or 'Bytes' (or True)"
+            )
+            raise ConfigurationError(msg)
+        if isinstance(kind, Duration) and unit != _DURATION_UNITS[kind.unit]:
+            msg = f"fields: {name!r}: a Duration is published in its own unit; use metric=True"
+            raise ConfigurationError(msg)
+    if kind.dimension:
+        if type(kind) not in _DIMENSION_KINDS:
+            msg = (
+                f"fields: {name!r} cannot be a metric dimension: only Enum, HttpMethod, "
+                "HttpStatus, Route and Bool fields can (an id, a hash or free text "
+                "would publish one metric per value); remove dimension="
+            )
+            raise ConfigurationError(msg)
+        if isinstance(kind, Enum):
+            for v in kind.values:
+                # CloudWatch dimension values: ASCII with a non-blank character.
+                if type(v) is str and (not v.isascii() or not v.strip() or not v.isprintable()):
+                    msg = (
+                        f"fields: {name!r}: a dimension's values must be printable ASCII "
+                        "with at least one non-blank character"
+                    )
+                    raise ConfigurationError(msg)
