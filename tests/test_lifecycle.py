@@ -546,8 +546,8 @@ class TestRecursionLimit:
         assert events.count("deep_call") == 8
         assert events.count("deep_failure") == 8
         deep = [r for r in _records(proc.stderr) if r["event"] == "deep_call"]
-        # The call site is kept (a -c program's functions are not names of code).
-        assert [(r["module"], type(r["line"])) for r in deep] == [("__main__", int)] * 8
+        # The call site is kept: its line (a -c program's names may be markers).
+        assert [type(r["line"]) for r in deep] == [int] * 8
 
     def test_stdlib_call_near_the_limit_never_raises(self) -> None:
         """A stdlib call with room for logging's own frames but not safelog's still delivers."""

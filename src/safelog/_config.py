@@ -609,7 +609,11 @@ def get_logger(name: str | None = None, **initial_values: Any) -> BoundLogger:
     *name* is usually ``__name__``; *initial_values* are bound context and go
     through the field policy like any other value.
     """
-    return cast("BoundLogger", _LazyLogger(name, dict(initial_values)))
+    logger = _LazyLogger(name, dict(initial_values))
+    # Usually once per module: resolve now, so that even its first call
+    # needs no __getattr__ frame (the recursion limit). bind() stays lazy.
+    logger.refresh()
+    return cast("BoundLogger", logger)
 
 
 # -- self_check / stats ------------------------------------------------------
