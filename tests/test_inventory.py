@@ -150,7 +150,7 @@ class TestInventory:
 
     def test_shipper_keys_are_listed(self) -> None:
         """The keys the CloudWatch shipper adds to cut records and loss reports are listed."""
-        from safelog import _shipper
+        from safelog import cloudwatch as _shipper
 
         text = _inventory.render_markdown(_inventory.inventory(FieldPolicy()))
 

@@ -258,9 +258,16 @@ def _make_sinks(
     if cloudwatch is not None:
         made: list[Sink] = []
 
+        alone = console is None and not extra
+
         def report(line: str) -> None:
-            # A sink's own loss record goes to the *other* sinks.
-            if holder and made:
+            # A sink's own loss record goes to the *other* sinks; with none,
+            # to stderr: a loss is never silent.
+            if alone:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(line + "\n")
+                    sys.stderr.flush()
+            elif holder and made:
                 holder[0].emit_except(made[0], line)
 
         made.append(_create_sink(cloudwatch, dict(metadata), report))
@@ -689,7 +696,22 @@ def self_check(*, reinstall_hooks: bool = False) -> list[Problem]:
             )
         )
     problems.extend(_hook_problems(reinstall_hooks))
+    problems.extend(_sink_problems(state))
     return problems
+
+
+def _sink_problems(state: _state.State) -> list[Problem]:
+    """What sinks report through their optional ``problems()`` (code, name, message)."""
+    out: list[Problem] = []
+    for sink in state.chain.dispatcher.sinks:
+        report = getattr(sink, "problems", None)
+        if not callable(report):
+            continue
+        try:
+            out.extend(Problem(code, message, name) for code, name, message in report())
+        except Exception:  # noqa: BLE001, S112 -- a sink's report never breaks self_check
+            continue
+    return out
 
 
 def _structlog_replaced(state: _state.State) -> bool:
