@@ -172,6 +172,18 @@ class TestPolicy:
         got = analyse_source(src, fields={"title"}).findings
         assert [(f.line, f.column, f.code) for f in got] == [(6, 26, "SL301")]
 
+    def test_metric_calls_are_log_calls(self) -> None:
+        """log.metric()/ametric() fields and events are judged like any log call's."""
+        src = (
+            "import safelog\n"
+            "log = safelog.get_logger()\n"
+            "async def f(title):\n"
+            "    log.metric('e', pages=1, body=title)\n"
+            "    await log.ametric(f'done {title}', pages=1)\n"
+        )
+        got = analyse_source(src, fields={"pages"}).findings
+        assert [(f.line, f.code) for f in got] == [(4, "SL301"), (5, "SL101")]
+
     def test_explicit_pyproject_is_used_for_every_file(self, tmp_path: Path) -> None:
         """--pyproject overrides discovery for all files."""
         (tmp_path / "p.toml").write_text('[tool.safelog.fields]\nonly = "int"\n')
@@ -500,3 +512,38 @@ class TestLightImport:
         doc = json.loads(check.format_sarif(check_paths([CORPUS / "events.py"])))
         version = doc["runs"][0]["tool"]["driver"]["version"]
         assert version == metadata.version("safelog-structlog")
+class TestEventNames:
+    def test_constants_used_as_events(self, tmp_path: Path) -> None:
+        """event_names() returns the literal events of recognised log calls, and nothing built."""
+        from safelog.check import event_names
+
+        (tmp_path / "svc.py").write_text(
+            "import logging\n"
+            "import structlog\n"
+            "log = structlog.get_logger()\n"
+            "logger = logging.getLogger(__name__)\n"
+            'DONE = "job.done"\n'
+            "def f(user):\n"
+            '    log.info("job.started", n=1)\n'
+            "    log.info(DONE)\n"
+            '    log.warning("a" if user else "b")\n'
+            '    logger.error("upload failed for %s", user)\n'
+            '    log.info(f"hello {user}")\n'
+            "    log.info(user)\n"
+            '    print("not.a.log.call")\n',
+            encoding="utf-8",
+        )
+        assert event_names([tmp_path]) == {
+            "job.started",
+            "job.done",
+            "a",
+            "b",
+            "upload failed for %s",
+        }
+
+    def test_missing_path(self, tmp_path: Path) -> None:
+        """A path that does not exist raises FileNotFoundError, as check_paths does."""
+        from safelog.check import event_names
+
+        with pytest.raises(FileNotFoundError):
+            event_names([tmp_path / "nope"])

@@ -15,7 +15,7 @@ module), `judge` and `leaks` (what is a finding), `ignores` (suppressions),
 
 from __future__ import annotations
 
-from .files import analyse_source, check_paths, iter_python_files
+from .files import analyse_source, check_paths, event_names, iter_python_files
 from .output import FORMATTERS, format_github, format_json, format_sarif, format_text
 from .rules import ERROR, NOTE, RULES, CheckReport, FileResult, Finding, Rule
 
@@ -31,6 +31,7 @@ __all__ = [
     "Rule",
     "analyse_source",
     "check_paths",
+    "event_names",
     "format_github",
     "format_json",
     "format_sarif",

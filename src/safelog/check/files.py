@@ -24,12 +24,19 @@ from .rules import CheckReport, FileResult, Finding
 from .walk import CONST, Walker
 
 
-__all__ = ["ModuleConstants", "PolicyLookup", "analyse_source", "check_paths", "iter_python_files"]
+__all__ = [
+    "ModuleConstants",
+    "PolicyLookup",
+    "analyse_source",
+    "check_paths",
+    "event_names",
+    "iter_python_files",
+]
 
 # Lines that can hold a log call: a level/bind method call, a factory with
 # keywords, bind_contextvars. Matched on bytes, before parsing.
 _CANDIDATE = re.compile(
-    rb"\.\s*(?:a?(?:debug|info|warning|warn|error|exception|critical|fatal|log|msg)|bind|new)"
+    rb"\.\s*(?:a?(?:debug|info|warning|warn|error|exception|critical|fatal|log|msg|metric)|bind|new)"
     rb"\s*\(|get_logger|wrap_logger|bind_contextvars|configure\s*\("
 )
 # Present in a file: walk every expression (bare imported log functions;
@@ -88,6 +95,7 @@ def analyse_source(
     judge = Judge(walker, None if fields is None else frozenset(fields), constants)
     judge.run()
     result.log_call_lines = judge.log_call_lines
+    result.events = judge.events
     if not judge.found and not has_ignore:
         return result
     raw: list[tuple[int, int, str]]
@@ -274,3 +282,26 @@ def check_paths(
         if on_file is not None:
             on_file(path, result)
     return CheckReport(sorted(findings), files, without_policy)
+
+
+def event_names(paths: Iterable[str | os.PathLike[str]]) -> frozenset[str]:
+    """
+    The event names the code under *paths* can log: the string constants
+    ``safelog check`` accepts as events of the log calls it recognises.
+
+    Raises:
+        FileNotFoundError: a path does not exist.
+    """
+    paths = list(paths)
+    for p in paths:
+        if not Path(p).exists():
+            raise FileNotFoundError(os.fspath(p))
+    found: set[str] = set()
+    for path in iter_python_files(paths):
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        # The policy does not matter for events: the walk runs without one.
+        found |= analyse_source(data, str(path), honour_ignores=False).events
+    return frozenset(found)

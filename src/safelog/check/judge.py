@@ -18,7 +18,10 @@ __all__ = ["ConstantLookup", "Judge"]
 _LEVEL_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
 )
-_LOG_METHODS = _LEVEL_METHODS | frozenset("a" + m for m in _LEVEL_METHODS)
+# log.metric() (safelog's metric-only records, docs/metrics.md) takes an event
+# and fields exactly as a level method does.
+_RECORD_METHODS = _LEVEL_METHODS | {"metric"}
+_LOG_METHODS = _RECORD_METHODS | frozenset("a" + m for m in _RECORD_METHODS)
 _BIND_METHODS = frozenset({"bind", "new"})
 # Factories whose keyword arguments become bound context (fields).
 _FIELD_FACTORIES = frozenset({"get_logger", "wrap_logger"})
@@ -48,6 +51,8 @@ class Judge:
         self.constants = constants
         self.found: list[Found] = []
         self.log_call_lines: set[int] = set()
+        #: Events that are string constants (for ``safelog audit --source``).
+        self.events: set[str] = set()
 
     def run(self) -> None:
         in_file = self._configured_fields()
@@ -139,6 +144,8 @@ class Judge:
             code = self._event_code(event, scope)
             if code is not None:
                 self._add(event, code, anchor)
+            else:
+                self._collect_event(event)
         for arg in args[index + 1 :]:
             self._positional(arg, scope, anchor)
         for kw in call.keywords:
@@ -211,6 +218,22 @@ class Judge:
                     self._scan(kw.value, scope, anchor)
             case _:
                 self._add(value, "SL208", anchor)
+
+    def _collect_event(self, node: ast.expr) -> None:
+        """Record the text of an event that is a constant of this module."""
+        match node:
+            case ast.Constant(value=str(text)):
+                self.events.add(text)
+            case ast.JoinedStr(values=values):
+                # No placeholders (else it is SL101): the parts are literals.
+                self.events.add("".join(v.value for v in values if isinstance(v, ast.Constant)))
+            case ast.IfExp(body=body, orelse=orelse):
+                self._collect_event(body)
+                self._collect_event(orelse)
+            case ast.Name(id=name):
+                text = self.w.module_strs.get(name)
+                if text is not None:
+                    self.events.add(text)
 
     def _event_code(self, node: ast.expr, scope: Scope) -> str | None:
         match node:

@@ -198,6 +198,8 @@ class FileResult:
     findings: list[Finding] = field(default_factory=list)
     log_call_lines: set[int] = field(default_factory=set)
     parsed: bool = False
+    #: String constants used as events of log calls (``safelog audit --source``).
+    events: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -105,6 +105,9 @@ class Walker:
         self.calls: list[tuple[ast.Call, Scope]] = []
         # Module-level ``NAME = {...}``: a policy given to configure() by name.
         self.module_dicts: dict[str, ast.Dict | None] = {}
+        # Module-level ``NAME = "text"`` bound once: an event given by name
+        # (``safelog audit --source`` collects it).
+        self.module_strs: dict[str, str | None] = {}
         self.module_scope = Scope(None)
 
     def run(self, tree: ast.Module) -> None:
@@ -146,6 +149,11 @@ class Walker:
                             known = target.id not in self.module_dicts
                             dict_value = value if isinstance(value, ast.Dict) else None
                             self.module_dicts[target.id] = dict_value if known else None
+                            once = target.id not in self.module_strs
+                            text = value.value if isinstance(value, ast.Constant) else None
+                            self.module_strs[target.id] = (
+                                text if once and type(text) is str else None
+                            )
                 for target in targets:
                     self._bind_target(target, kind, scope, value)
                 if self._wanted(stmt):
