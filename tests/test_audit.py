@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import secrets
 import time
 import uuid
 
@@ -41,7 +42,7 @@ def aws_env(moto: EmbeddedMoto) -> Iterator[str]:
         mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         mp.setenv("AWS_DEFAULT_REGION", "us-east-1")
         mp.setenv("AWS_ENDPOINT_URL", moto.endpoint_url)
-        mp.setenv("SAFELOG_HASH_KEY", "k" * 32)
+        mp.setenv("SAFELOG_HASH_KEY", secrets.token_hex(32))
         yield moto.endpoint_url
 
 
