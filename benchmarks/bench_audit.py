@@ -66,7 +66,9 @@ def main() -> None:
                     )
                 client.put_log_events(logGroupName="/bench", logStreamName=name, logEvents=events)
         seeded = time.perf_counter() - seeded
-        report = AuditReport("/bench", Window(base, base + per + 1), "scan", "", "", False)
+        report = AuditReport(
+            "/bench", Window(base, base + per + 1), "scan", "", "", events_checked=False
+        )
         tracemalloc.start()
         t = time.perf_counter()
         scan_group(

@@ -33,7 +33,7 @@ def _insights_rows(messages: list[tuple[str, str]], at: int) -> list[list[dict[s
 
 
 class TestInsightsEngine:
-    """The Insights path, against botocore's Stubber (validates every request and response shape)."""
+    """The Insights path, against botocore's Stubber (it validates requests and responses)."""
 
     def test_candidate_regexes_select_every_planted_record(self, tmp_path: Path) -> None:
         """The server-side filter is a superset: each planted record matches one of its regexes."""

@@ -14,7 +14,7 @@ from safelog.policy import FieldPolicy
 
 class TestRules:
     def test_runtime_validators_decide_kinds(self) -> None:
-        """A stored value passes exactly when the runtime kind returns it unchanged (or it is the marker)."""
+        """A stored value passes when the runtime kind returns it unchanged, or is its marker."""
         assert kind_passes(safelog.Int(min=0), 3)
         assert not kind_passes(safelog.Int(min=0), -1)
         assert not kind_passes(safelog.Int(), "3")
@@ -28,7 +28,7 @@ class TestRules:
         assert not kind_passes(safelog.HttpMethod(), "get")
 
     def test_content_shapes(self) -> None:
-        """E-mails, card numbers, URLs with queries, JWTs and random tokens look like content; names do not."""
+        """E-mails, card numbers, URLs with queries, JWTs and tokens look like content."""
         for text in [
             EMAIL,
             "4111 1111 1111 1111",
