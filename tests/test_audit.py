@@ -448,3 +448,31 @@ class TestCommandLine:
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
         ).stdout
         assert out.strip() == "[]"
+
+
+class TestEngineChoice:
+    def test_auto_uses_the_scan_where_insights_reports_no_statistics(
+        self, seeded: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """moto answers start_query without statistics: auto falls back to the scan and says so."""
+        group, pyproject = seeded
+        code, out, _ = _run(capsys, group, "--pyproject", str(pyproject), "--format", "json")
+        report = json.loads(out)
+        assert code == 1
+        assert report["engine"] == "scan"
+        assert report["api_calls"]["StartQuery"] == 1
+        scan = json.loads(
+            _run(
+                capsys, group, "--pyproject", str(pyproject), "--format", "json", "--engine", "scan"
+            )[1]
+        )
+        assert report["findings"] == scan["findings"]
+
+    def test_insights_only_refuses_an_endpoint_without_it(
+        self, seeded: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--engine insights against moto: exit 2, naming the way out."""
+        group, pyproject = seeded
+        code, out, err = _run(capsys, group, "--pyproject", str(pyproject), "--engine", "insights")
+        assert (code, out) == (2, "")
+        assert "--engine scan" in err

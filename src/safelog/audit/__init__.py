@@ -91,18 +91,23 @@ def audit_group(
             events_checked=events is not None,
         )
 
+    tried: AuditReport | None = None
     if engine in ("auto", "insights"):
-        report = new_report("insights")
+        tried = new_report("insights")
         try:
-            insights_group(client, group, window, checker, report, opts=opts, progress=progress)
+            insights_group(client, group, window, checker, tried, opts=opts, progress=progress)
         except InsightsUnavailable:
             if engine == "insights":
                 raise AuditError(
                     "Logs Insights is not available at this endpoint; use --engine scan"
                 ) from None
         else:
-            return report
+            return tried
     report = new_report("scan")
+    if tried is not None:
+        # The calls of the attempt count: the report says what was asked.
+        report.calls.update(tried.calls)
+        report.elapsed = tried.elapsed
     scan_group(
         client, group, window, checker, report, opts=opts, checkpoint=checkpoint, progress=progress
     )

@@ -265,6 +265,10 @@ def _query(  # noqa: PLR0917 -- private, called in two places
         )
         status = result.get("status")
         if status == "Complete":
+            if "statistics" not in result:
+                # Real Logs Insights always reports what it scanned; an
+                # emulator that does not (moto) cannot prove a count.
+                raise InsightsUnavailable
             rows = [
                 {c["field"]: c.get("value", "") for c in row} for row in result.get("results", [])
             ]
