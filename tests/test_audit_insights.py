@@ -6,12 +6,10 @@ import json
 
 from pathlib import Path
 
-import pytest
-
 import safelog
 
 from audit_corpus import PLANTED, PLANTED_VALUES, POLICY_TOML, SENTENCE
-from safelog.audit import RecordChecker, ScanOptions, Window, audit_group
+from safelog.audit import Checkpoint, RecordChecker, ScanOptions, Window, audit_group
 from safelog.policy import FieldPolicy
 
 
@@ -67,7 +65,7 @@ class TestInsightsEngine:
         )
         assert not any(r.search(conforming) for r in compiled)
 
-    def test_insights_queries_and_findings(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_insights_queries_and_findings(self, tmp_path: Path) -> None:
         """Events are judged from a stats query; candidates come back and are judged locally."""
         import boto3
 
@@ -81,6 +79,11 @@ class TestInsightsEngine:
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+        )
+        sent: list[str] = []
+        client.meta.events.register(
+            "provide-client-params.logs.StartQuery",
+            lambda params, **_: sent.append(params["queryString"]),
         )
         at = 1_764_500_000_000
         planted = [("planted/1", m) for m, _ in PLANTED.values()]
@@ -96,6 +99,7 @@ class TestInsightsEngine:
                 "request_id": safelog.Id(max_length=36),
             }
         )
+        checkpoint = Checkpoint(tmp_path / "ck", {"group": "/g"})
         with Stubber(client) as stub:
             query = {
                 "logGroupName": "/g",
@@ -130,8 +134,12 @@ class TestInsightsEngine:
                 policy,
                 engine="insights",
                 opts=ScanOptions(slice_ms=3_600_000),
+                checkpoint=checkpoint,
             )
             stub.assert_no_pending_responses()
+        assert sent[0].startswith("stats count(*)")
+        assert sent[1].startswith("fields @timestamp, @logStream, @message, @ptr | filter ")
+        assert json.dumps(SENTENCE + ".") in sent[1]  # the bad event, selected by name
         assert report.engine == "insights"
         assert report.scanned == 51
         assert report.calls == {"StartQuery": 2, "GetQueryResults": 3}
@@ -139,3 +147,17 @@ class TestInsightsEngine:
         text = format_text(report)
         for value in PLANTED_VALUES:
             assert value not in text
+        # Resumed from the checkpoint: no call at all (the Stubber has no answers).
+        with Stubber(client):
+            again = audit_group(
+                client,
+                "/g",
+                Window(at - 1000, at + 60_000),
+                policy,
+                engine="insights",
+                opts=ScanOptions(slice_ms=3_600_000),
+                checkpoint=Checkpoint(tmp_path / "ck", {"group": "/g"}),
+            )
+        assert again.findings == report.findings
+        assert again.scanned == report.scanned
+        assert again.calls == {}

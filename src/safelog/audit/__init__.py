@@ -95,7 +95,16 @@ def audit_group(
     if engine in ("auto", "insights"):
         tried = new_report("insights")
         try:
-            insights_group(client, group, window, checker, tried, opts=opts, progress=progress)
+            insights_group(
+                client,
+                group,
+                window,
+                checker,
+                tried,
+                opts=opts,
+                checkpoint=checkpoint,
+                progress=progress,
+            )
         except InsightsUnavailable:
             if engine == "insights":
                 raise AuditError(

@@ -31,7 +31,7 @@ from safelog.policy import Bool, Duration, Enum, Float, Hashed, Id, Int, Kind, U
 
 from ._report import AuditReport, CallCounter, Finding, Window
 from ._rules import BUILTIN_KEYS, RecordChecker
-from ._scan import AuditError, ScanOptions, _error_code, call_api, translate
+from ._scan import AuditError, Checkpoint, ScanOptions, error_code, call_api, translate
 
 
 __all__ = [
@@ -248,7 +248,7 @@ def _query(  # noqa: PLR0917 -- private, called in two places
             limit=MAX_ROWS,
         )
     except Exception as exc:
-        code = _error_code(exc)
+        code = error_code(exc)
         if code in (
             "AccessDeniedException",
             "InvalidOperationException",
@@ -308,6 +308,7 @@ def insights_group(
     report: AuditReport,
     *,
     opts: ScanOptions,
+    checkpoint: Checkpoint | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> None:
     """Audit *group* in *window* with Logs Insights; raises `InsightsUnavailable` early."""
@@ -315,27 +316,29 @@ def insights_group(
     clock = time.monotonic()
     seen: set[str] = set()
 
-    def keep(row: dict[str, str]) -> None:
+    def judge(row: dict[str, str], found: list[Finding]) -> None:
         ptr = row.get("@ptr", "")
         if ptr in seen:
             return
         seen.add(ptr)
         codes = checker.check(row.get("@message", ""))
-        if not codes:
-            return
-        ts = _ms(row.get("@timestamp", ""))
-        stream = row.get("@logStream", "")
-        for code in codes:
-            if len(report.findings) < opts.max_findings:
-                report.findings.append(Finding(ts, stream, code))
-            else:
-                report.overflow[code] += 1
+        if codes:
+            ts = _ms(row.get("@timestamp", ""))
+            stream = row.get("@logStream", "")
+            found.extend(Finding(ts, stream, code) for code in codes)
 
-    def audit_piece(piece: Window) -> int:
+    def keep(findings: list[Finding]) -> None:
+        for f in findings:
+            if len(report.findings) < opts.max_findings:
+                report.findings.append(f)
+            else:
+                report.overflow[f.rule] += 1
+
+    def audit_piece(piece: Window, out: list[Finding]) -> int:
         # 1. The distinct events, judged here; 10,000 of them: split.
         rows, scanned = _query(client, group, piece, _EVENTS_QUERY, counter, opts)
         if len(rows) >= MAX_ROWS:
-            return sum(audit_piece(part) for part in _halves(piece))
+            return sum(audit_piece(part, out) for part in _halves(piece))
         bad = [e for row in rows if (e := row.get("event")) is not None and checker.event_codes(e)]
         # 2. Every record that could break a rule, judged here.
         for clause in candidate_filter(checker, bad):
@@ -351,7 +354,7 @@ def insights_group(
                     todo.extend(_halves(part))
                     continue
                 for row in found:
-                    keep(row)
+                    judge(row, out)
         # Some emulators leave recordsScanned at 0: the counts by event
         # cover every record too (those without an event in one group).
         counted = sum(int(float(row.get("n", "0") or 0)) for row in rows)
@@ -360,7 +363,21 @@ def insights_group(
     try:
         pieces = window.slices(opts.slice_ms)
         for done, piece in enumerate(pieces):
-            report.scanned += audit_piece(piece)
+            key = (piece.start, piece.end)
+            if checkpoint is not None and key in checkpoint.done:
+                scanned, findings = checkpoint.done[key]
+                report.resumed_slices += 1
+            else:
+                # Duplicates (a record selected by two clauses) are only
+                # possible within a slice: the set is per slice, bounded.
+                seen.clear()
+                findings = []
+                scanned = audit_piece(piece, findings)
+                findings.sort()
+                if checkpoint is not None:
+                    checkpoint.record(piece, scanned, findings)
+            report.scanned += scanned
+            keep(findings)
             if progress is not None:
                 progress(done + 1, len(pieces), report.scanned)
     except (AuditError, InsightsUnavailable):

@@ -33,6 +33,7 @@ __all__ = [
     "Checkpoint",
     "ScanOptions",
     "call_api",
+    "error_code",
     "list_streams",
     "scan_group",
 ]
@@ -71,7 +72,7 @@ class ScanOptions:
     max_findings: int = 100_000
 
 
-def _error_code(exc: BaseException) -> str | None:
+def error_code(exc: BaseException) -> str | None:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
@@ -81,7 +82,7 @@ def _error_code(exc: BaseException) -> str | None:
 
 def translate(exc: BaseException, group_known: bool = True) -> AuditError:
     """A botocore error as an `AuditError` with a fixed message (never the error's text)."""
-    code = _error_code(exc)
+    code = error_code(exc)
     name = type(exc).__name__
     if code == "ResourceNotFoundException":
         return AuditError("the log group does not exist (or is in another region or account)")
@@ -117,7 +118,7 @@ def call_api(
         try:
             return fn(**kwargs)
         except Exception as exc:
-            if _error_code(exc) not in _THROTTLE_CODES or attempt + 1 == opts.max_attempts:
+            if error_code(exc) not in _THROTTLE_CODES or attempt + 1 == opts.max_attempts:
                 raise
             counter.throttle()
             delay = min(opts.max_delay, opts.base_delay * 2**attempt)
