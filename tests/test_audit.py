@@ -215,6 +215,44 @@ class TestAuditAgainstMoto:
         assert (code, err) == (0, "")
         assert "**Verdict: conforming" in out
 
+    def test_policy_from_a_module_and_data_protection_document(
+        self,
+        seeded: tuple[str, Path],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """--module reads the policy as inventory does; the data protection document is written."""
+        group, _ = seeded
+        (tmp_path / "audited_service.py").write_text(
+            "import safelog\n"
+            "FIELDS = {'status': safelog.Enum('ok', 'failed'), 'page_count': safelog.Int(min=0),\n"
+            "          'tenant': safelog.Hashed(), 'request_id': safelog.Id(max_length=36),\n"
+            "          'took': safelog.Duration()}\n",
+            encoding="utf-8",
+        )
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        dpp = tmp_path / "dpp.json"
+        code, out, err = _run(
+            capsys,
+            group,
+            "--module",
+            "audited_service:FIELDS",
+            "--engine",
+            "scan",
+            "--format",
+            "json",
+            "--data-protection-policy",
+            str(dpp),
+        )
+        assert code == 1, err
+        report = json.loads(out)
+        assert report["policy"]["source"] == "audited_service:FIELDS"
+        assert {f["stream"] for f in report["findings"]} == {"planted/1", "watchtower/1"}
+        doc = json.loads(dpp.read_text())
+        assert doc["Statement"][1]["Operation"] == {"Deidentify": {"MaskConfig": {}}}
+
     def test_checkpoint_resumes_without_rereading(
         self, seeded: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
