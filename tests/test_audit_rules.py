@@ -63,3 +63,31 @@ class TestRules:
         assert RecordChecker(FieldPolicy()).check(json.dumps(record)) == []
         record["error"]["message"] = EMAIL  # type: ignore[index]
         assert RecordChecker(FieldPolicy()).check(json.dumps(record)) == ["SA203", "SA401"]
+
+
+class TestTables:
+    def test_every_documented_builtin_key_is_known(self) -> None:
+        """Every key the inventory documents as built-in metadata is one the audit accepts."""
+        from safelog._inventory import BUILTINS
+        from safelog.audit._rules import BUILTIN_KEYS
+
+        documented = {b.name for b in BUILTINS if not b.name.endswith("*")}
+        assert documented <= BUILTIN_KEYS
+
+    def test_safelog_records_conform(self, console) -> None:  # type: ignore[no-untyped-def]
+        """Records safelog renders (fields, rejects, drops, errors, stack) break no audit rule."""
+        policy = FieldPolicy({"status": safelog.Enum("ok", "failed"), "n": safelog.Int(min=0)})
+        safelog.configure(service="svc", fields=dict(policy.kinds), console=console.stream)
+        log = safelog.get_logger("app")
+        log.info("a.b", status="ok", n=3)
+        log.info("a.b", status=EMAIL, n=-1, other=SECRET)
+        log.info("a.b", stack_info=True)
+        try:
+            raise KeyError(EMAIL)  # noqa: TRY301 -- the exception under test
+        except KeyError:
+            log.exception("a.failed")
+        safelog.shutdown()
+        checker = RecordChecker(policy)
+        lines = console.text.splitlines()
+        assert len(lines) == 4
+        assert [checker.check(line) for line in lines] == [[], [], [], []]

@@ -31,7 +31,7 @@ from safelog.policy import Bool, Duration, Enum, Float, Hashed, Id, Int, Kind, U
 
 from ._report import AuditReport, CallCounter, Finding, Window
 from ._rules import BUILTIN_KEYS, RecordChecker
-from ._scan import AuditError, Checkpoint, ScanOptions, error_code, call_api, translate
+from ._scan import AuditError, Checkpoint, ScanOptions, call_api, error_code, translate
 
 
 __all__ = [
