@@ -17,6 +17,24 @@ import time
 import tracemalloc
 
 
+def _record(i: int) -> dict[str, object]:
+    return {
+        "timestamp": "2026-11-24T16:00:00.000Z",
+        "level": "info",
+        "logger": "svc.x",
+        "event": "export.finished",
+        "module": "svc.x",
+        "function": "run",
+        "line": 10,
+        "service": "svc",
+        "host": "h",
+        "pid": 1,
+        "status": "ok",
+        "page_count": i,
+        "request_id": f"req-{i}",
+    }
+
+
 def main() -> None:
     import boto3
 
@@ -38,33 +56,24 @@ def main() -> None:
         base = int(time.time() * 1000) - 3_600_000
         per = total // streams
         seeded = time.perf_counter()
+        # Seeded straight into moto's backend (no HTTP, no botocore): only
+        # the audit's reads go through the API.
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
         for s in range(streams):
             name = f"svc/host/{s}"
-            client.create_log_stream(logGroupName="/bench", logStreamName=name)
+            backend.create_log_stream("/bench", name)
             for start in range(0, per, 10_000):
                 events = []
                 for i in range(start, min(per, start + 10_000)):
-                    rec = {
-                        "timestamp": "2026-11-24T16:00:00.000Z",
-                        "level": "info",
-                        "logger": "svc.x",
-                        "event": "export.finished",
-                        "module": "svc.x",
-                        "function": "run",
-                        "line": 10,
-                        "service": "svc",
-                        "host": "h",
-                        "pid": 1,
-                        "status": "ok",
-                        "page_count": i,
-                        "request_id": f"req-{i}",
-                    }
+                    rec = _record(i)
                     if (s * per + i) % 10_000 == 1234:
                         rec["note"] = "planted"
-                    events.append(
-                        {"timestamp": base + i, "message": json.dumps(rec, separators=(",", ":"))}
-                    )
-                client.put_log_events(logGroupName="/bench", logStreamName=name, logEvents=events)
+                    message = json.dumps(rec, separators=(",", ":"))
+                    events.append({"timestamp": base + i, "message": message})
+                backend.put_log_events("/bench", name, events)
         seeded = time.perf_counter() - seeded
         report = AuditReport(
             "/bench", Window(base, base + per + 1), "scan", "", "", events_checked=False
@@ -85,32 +94,13 @@ def main() -> None:
     # The rules alone, on one stream's worth of the same records: what the
     # audit costs beyond reading (the CPU bound of either engine).
     checker = RecordChecker(policy)
-    sample = [
-        json.dumps(
-            {
-                "timestamp": "2026-11-24T16:00:00.000Z",
-                "level": "info",
-                "logger": "svc.x",
-                "event": "export.finished",
-                "module": "svc.x",
-                "function": "run",
-                "line": 10,
-                "service": "svc",
-                "host": "h",
-                "pid": 1,
-                "status": "ok",
-                "page_count": i,
-                "request_id": f"req-{i}",
-            },
-            separators=(",", ":"),
-        )
-        for i in range(50_000)
-    ]
+    sample = [json.dumps(_record(i), separators=(",", ":")) for i in range(50_000)]
     t = time.perf_counter()
     for message in sample:
         checker.check(message)
     rules_rate = len(sample) / (time.perf_counter() - t)
     print(f"records: {report.scanned} in {streams} streams (seeded in {seeded:.0f}s)")
+    print(f"seeded: {total} records, {per} per stream")
     print(f"rules alone: {rules_rate:,.0f} records/s (one core)")
     planted = sum(1 for s in range(streams) for i in range(per) if (s * per + i) % 10_000 == 1234)
     print(f"findings: {len(report.findings)} (planted: {planted})")
