@@ -88,8 +88,24 @@ class TestInsightsEngine:
         at = 1_764_500_000_000
         planted = [("planted/1", m) for m, _ in PLANTED.values()]
         stats = [
-            [{"field": "event", "value": "export.finished"}, {"field": "n", "value": "40"}],
+            [
+                {"field": "event", "value": "export.finished"},
+                {"field": "logger", "value": "svc.export"},
+                {"field": "n", "value": "40"},
+            ],
             [{"field": "event", "value": SENTENCE + "."}, {"field": "n", "value": "1"}],
+            [
+                {"field": "event", "value": "export.finished"},
+                {"field": "logger", "value": "Bob Canary session"},
+                {"field": "n", "value": "1"},
+            ],
+        ]
+        infra = [
+            [{"field": "service", "value": "svc"}, {"field": "n", "value": "41"}],
+            [
+                {"field": "host", "value": "mallory.canary@example.org"},
+                {"field": "n", "value": "1"},
+            ],
         ]
         statistics = {"recordsMatched": 2.0, "recordsScanned": 51.0, "bytesScanned": 9000.0}
         policy = FieldPolicy(
@@ -120,12 +136,18 @@ class TestInsightsEngine:
             stub.add_response("start_query", {"queryId": "q2"}, query)
             stub.add_response(
                 "get_query_results",
+                {"status": "Complete", "results": infra, "statistics": statistics},
+                {"queryId": "q2"},
+            )
+            stub.add_response("start_query", {"queryId": "q3"}, query)
+            stub.add_response(
+                "get_query_results",
                 {
                     "status": "Complete",
                     "results": _insights_rows(planted, at),
                     "statistics": {**statistics, "recordsMatched": float(len(planted))},
                 },
-                {"queryId": "q2"},
+                {"queryId": "q3"},
             )
             report = audit_group(
                 client,
@@ -137,12 +159,17 @@ class TestInsightsEngine:
                 checkpoint=checkpoint,
             )
             stub.assert_no_pending_responses()
-        assert sent[0].startswith("stats count(*)")
-        assert sent[1].startswith("fields @timestamp, @logStream, @message, @ptr | filter ")
-        assert json.dumps(SENTENCE + ".") in sent[1]  # the bad event, selected by name
+        assert sent[0].startswith("stats count(*) as n by event, level, logger")
+        assert sent[1].startswith("stats count(*) as n by service, environment, host")
+        assert sent[2].startswith("fields @timestamp, @logStream, @message, @ptr | filter ")
+        # The values judged bad from the stats rows are selected by value.
+        assert '`event` in ["' + SENTENCE + '."]' in sent[2]
+        assert '`logger` in ["Bob Canary session"]' in sent[2]
+        assert '`host` in ["mallory.canary@example.org"]' in sent[2]
+        assert "svc.export" not in sent[2]
         assert report.engine == "insights"
         assert report.scanned == 51
-        assert report.calls == {"StartQuery": 2, "GetQueryResults": 3}
+        assert report.calls == {"StartQuery": 3, "GetQueryResults": 4}
         assert report.records_with_findings == len(PLANTED) - 1  # the unknown event is known here
         text = format_text(report)
         for value in PLANTED_VALUES:

@@ -34,6 +34,7 @@ from safelog.policy import (
 
 
 __all__ = [
+    "BUILTIN_JUDGES",
     "BUILTIN_KEYS",
     "MARKER_EVENTS",
     "MAX_RECORD_BYTES",
@@ -439,7 +440,7 @@ class RecordChecker:
             found.update(self.event_codes(value))
 
     def _builtin(self, key: str, value: object, found: set[str]) -> None:
-        judge = _BUILTIN_JUDGES.get(key)
+        judge = BUILTIN_JUDGES.get(key)
         ok = judge(value) if judge is not None else key.startswith("cloudwatch_") and _is_int(value)
         if not ok:
             found.add("SA203")
@@ -579,7 +580,7 @@ def _is_infra(value: object) -> bool:
 
 #: Built-in key -> what safelog writes there. One table: the rules and the
 #: Insights engine's allowed keys both derive from it.
-_BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
+BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
     {
         # The event's own rules (SA301, SA302) are applied apart.
         "event": lambda v: type(v) is str,
@@ -604,7 +605,7 @@ _BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
 
 #: Top-level keys safelog writes into every record, or into some (with the
 #: ``cloudwatch_*`` counters of its loss reports).
-BUILTIN_KEYS: frozenset[str] = frozenset(_BUILTIN_JUDGES)
+BUILTIN_KEYS: frozenset[str] = frozenset(BUILTIN_JUDGES)
 
 
 def _strings(value: object, depth: int = 0) -> Iterator[str]:
