@@ -118,9 +118,8 @@ def main() -> None:
         elapsed = time.perf_counter() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    print(
-        f"records: {report.scanned} of {per * streams} in {streams} streams (seeded in {seeded:.0f}s)"
-    )
+    print(f"records: {report.scanned} of {per * streams} in {streams} streams")
+    print(f"seeded in {seeded:.0f}s")
     print(f"findings: {len(report.findings)} (planted: {planted})")
     print(f"audit: {elapsed:.1f}s, {report.scanned / elapsed:,.0f} records/s (moto over HTTP)")
     print(f"rules alone: {rules_rate:,.0f} records/s (one core)")
