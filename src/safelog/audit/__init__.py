@@ -24,8 +24,9 @@ from typing import Any
 from safelog.policy import FieldPolicy
 
 from ._dataprotection import data_protection_policy
+from ._insights import InsightsUnavailable, insights_group
 from ._output import FORMATTERS, format_json, format_markdown, format_sarif, format_text
-from ._report import AuditReport, Finding, Window, stream_label
+from ._report import AuditReport, Finding, Window, policy_digest, stream_label
 from ._rules import RULES, RecordChecker, Rule
 from ._scan import AuditError, Checkpoint, ScanOptions, scan_group
 
@@ -47,6 +48,7 @@ __all__ = [
     "format_markdown",
     "format_sarif",
     "format_text",
+    "policy_digest",
     "stream_label",
 ]
 
@@ -72,9 +74,6 @@ def audit_group(
     *engine*: ``"insights"``, ``"scan"`` or ``"auto"`` (Insights, and the
     scan if Insights is not available at this endpoint).
     """
-    from ._cli import policy_digest
-    from ._insights import InsightsUnavailable, insights_group
-
     if engine not in ("auto", "insights", "scan"):
         msg = "engine must be 'auto', 'insights' or 'scan'"
         raise ValueError(msg)
