@@ -110,7 +110,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (also AWS_ENDPOINT_URL)"
     )
     parser.add_argument("--region", metavar="REGION", help="AWS region")
-    parser.add_argument("--workers", type=int, default=4, help="streams read at once (default: 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="read sequences in flight, each over a slice and up to 100 streams (default: 4)",
+    )
     parser.add_argument(
         "--slice",
         default="1h",
