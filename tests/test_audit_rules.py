@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import safelog
 
 from audit_corpus import EMAIL, SECRET
@@ -91,3 +93,26 @@ class TestTables:
         lines = console.text.splitlines()
         assert len(lines) == 4
         assert [checker.check(line) for line in lines] == [[], [], [], []]
+
+    def test_safelog_own_events_are_its_literals(self) -> None:
+        """Each event the audit knows as safelog's own is still a string literal of safelog."""
+        import ast
+
+        from safelog.audit._rules import MARKER_EVENTS
+
+        root = Path(safelog.__file__).parent
+        literals: set[str] = set()
+        for path in root.rglob("*.py"):
+            if "audit" in path.relative_to(root).parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    literals.add(node.value)
+        assert literals >= MARKER_EVENTS, sorted(MARKER_EVENTS - literals)
+
+    def test_own_events_pass_with_source(self) -> None:
+        """With --source, safelog's own events are not unknown events."""
+        checker = RecordChecker(FieldPolicy(), events={"app.started"})
+        for event in ("uncaught_exception", "safelog.cloudwatch.loss", "<non-constant-event>"):
+            assert checker.check(json.dumps({"event": event})) == []
+        assert checker.check(json.dumps({"event": "billing.charged"})) == ["SA301"]

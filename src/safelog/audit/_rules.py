@@ -133,12 +133,24 @@ RULES: Mapping[str, Rule] = _rules(
 #: shipper never sends more, so a larger stored record was written otherwise.
 MAX_RECORD_BYTES = 1_048_576 - 26
 
-#: Events safelog itself writes in place of, or beside, the code's events.
+#: Events safelog itself writes in place of, or beside, the code's events:
+#: markers, loss reports and the events of its process hooks (uncaught
+#: exceptions, asyncio's handler). A test checks each is still a literal of
+#: safelog's source.
 MARKER_EVENTS: frozenset[str] = frozenset(
     {
         "<non-constant-event>",
         "<safelog-internal-error>",
+        "<unparseable-record>",
         "safelog.cloudwatch.loss",
+        "uncaught_exception",
+        "uncaught_thread_exception",
+        "unraisable_exception",
+        "exception_never_retrieved",
+        "exception_in_callback",
+        "asyncgen_close_failed",
+        "task_errored_after_parent_completed",
+        "asyncio_exception",
     }
 )
 
