@@ -89,13 +89,58 @@ class TestEveryLogger:
         assert second["dropped"] == 1
         assert CANARY not in console.text
 
-    def test_extra_never_passes(self, console) -> None:
-        """extra= values are counted as dropped, even when named like a declared field."""
+    def test_declared_extra_passes_undeclared_is_counted(self, console) -> None:
+        """extra= goes through the policy: declared and valid kept, undeclared counted."""
         _configure(console)
         logging.getLogger(__name__).info("with_extra", extra={"page_count": 3, "email": CANARY})
         (record,) = console.records()
-        assert "page_count" not in record
-        assert record["dropped"] == 2
+        assert record["page_count"] == 3
+        assert record["dropped"] == 1
+        assert "email" not in record
+        assert CANARY not in console.text
+
+    def test_declared_extra_of_wrong_kind_is_marked(self, console) -> None:
+        """A declared extra= field that fails its kind becomes the kind's marker."""
+        _configure(console)
+        logging.getLogger(__name__).info("with_extra", extra={"page_count": CANARY})
+        (record,) = console.records()
+        assert record["page_count"] == "<rejected:int>"
+        assert CANARY not in console.text
+
+    def test_extra_none_is_null(self, console) -> None:
+        """None for a declared extra= field is JSON null."""
+        _configure(console)
+        logging.getLogger(__name__).info("with_extra", extra={"page_count": None})
+        (record,) = console.records()
+        assert record["page_count"] is None
+        assert "dropped" not in record
+
+    def test_extra_cannot_pose_as_reserved_keys(self, console) -> None:
+        """extra= named like a built-in key (event, exc_info) is counted, never used."""
+        _configure(console)
+        logging.getLogger(__name__).info(
+            "with_extra", extra={"event": CANARY, "service": CANARY, "positional_args": CANARY}
+        )
+        (record,) = console.records()
+        assert record["event"] == "with_extra"
+        assert record["service"] == "svc"
+        assert record["dropped"] == 3
+        assert CANARY not in console.text
+
+    def test_logger_adapter_extra_goes_through_the_policy(self, console) -> None:
+        """A LoggerAdapter merging extra behaves like extra= on the call."""
+
+        class Merging(logging.LoggerAdapter):  # type: ignore[type-arg]
+            def process(self, msg: Any, kwargs: Any) -> Any:
+                kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+                return msg, kwargs
+
+        _configure(console)
+        adapter = Merging(logging.getLogger(__name__), {"page_count": 5, "token": CANARY})
+        adapter.info("adapted")
+        (record,) = console.records()
+        assert record["page_count"] == 5
+        assert record["dropped"] == 1
         assert CANARY not in console.text
 
     def test_non_string_msg_never_passes(self, console) -> None:
@@ -188,14 +233,15 @@ class TestEveryLogger:
 
 
 class TestRecordToEventDict:
-    def test_only_the_template_and_a_count_are_taken(self) -> None:
-        """The event dict holds the raw template and the args/extras for counting only."""
+    def test_only_the_template_extras_and_a_count_are_taken(self) -> None:
+        """The event dict holds the raw template, extras for the policy, and args for counting."""
         record = logging.LogRecord("n", logging.INFO, __file__, 1, "t %s", (CANARY,), None)
         record.custom = CANARY
+        record.service = CANARY
         event_dict = record_to_event_dict(record)
         assert event_dict["event"] == "t %s"
         assert len(event_dict["positional_args"]) == 2
-        assert set(event_dict) == {"event", "positional_args"}
+        assert set(event_dict) == {"event", "positional_args", "custom"}
 
 
 class TestHandler:

@@ -186,8 +186,8 @@ RULES: Mapping[str, Rule] = _rules(
     Rule(
         "SL302",
         "extra-key",
-        "stdlib extra= values never pass safelog's bridge, so this value is always dropped",
-        "log the value as a declared keyword field: safelog.get_logger().info(event, field=...)",
+        "extra= key is not declared in [tool.safelog.fields], so it is always dropped",
+        "declare the field, or drop it from extra=",
     ),
     Rule(
         "SL900",
@@ -755,8 +755,9 @@ class _FileChecker:
                     self._add(v, "SL208", anchor)
                     continue
                 if type(k) is ast.Constant and type(k.value) is str:
-                    # Declared or not: the bridge passes no extra= value.
-                    self._add(k, "SL302", anchor)
+                    # The bridge runs extra= through the policy, as keywords.
+                    if self.fields is None or k.value not in self.fields:
+                        self._add(k, "SL302", anchor)
                 else:
                     self._add(k, "SL208", anchor)
                 self._scan(v, scope, anchor)
@@ -770,7 +771,8 @@ class _FileChecker:
                 if kw.arg is None:
                     self._add(kw, "SL208", anchor)
                     continue
-                self._add(kw, "SL302", anchor)
+                if self.fields is None or kw.arg not in self.fields:
+                    self._add(kw, "SL302", anchor)
                 self._scan(kw.value, scope, anchor)
         else:
             self._add(value, "SL208", anchor)

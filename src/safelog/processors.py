@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from . import _callsite
+from . import _callsite, _context
 from .policy import Cleaner, FieldPolicy, HashKey
 
 
@@ -90,7 +90,7 @@ class PolicyFilter:
     (``log.info("x", **form_data)``).
     """
 
-    __slots__ = ("_cleaners", "_template")
+    __slots__ = ("_cleaners", "_context_cleaners", "_template")
 
     def __init__(
         self,
@@ -98,7 +98,20 @@ class PolicyFilter:
         hash_key: HashKey | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        cleaners: dict[str, tuple[str, Cleaner | None]] = dict(policy.compile(hash_key))
+        cleaners: dict[str, tuple[str, Cleaner | None]] = {
+            # Built-in request fields need no declaration; a declaration
+            # (checked compatible above) takes precedence for call arguments.
+            name: (name, kind.compile(hash_key))
+            for name, kind in _context.BUILTIN_FIELDS.items()
+            if kind is not None
+        }
+        declared = policy.compile(hash_key)
+        cleaners.update(declared)
+        # Request context values were validated when bound; a declaration of
+        # the same name narrows them further.
+        self._context_cleaners: dict[str, Cleaner] = {
+            name: entry[1] for name, entry in declared.items() if name in _context.BUILTIN_FIELDS
+        }
         # Carried keys share the table (cleaner None): one lookup per key.
         # They are reserved, so no declared field can collide with them.
         cleaners.update({k: (k, None) for k in _CARRIED})
@@ -147,16 +160,43 @@ class PolicyFilter:
                     dropped += 1
                 continue
             name, clean = entry
-            if clean is None:
+            if clean is None or value is None:
+                # None carries no content: a declared field's None is JSON null.
                 out[name] = value
                 continue
             try:
                 out[name] = clean(value)
             except Exception:  # noqa: BLE001 -- a kind must never raise into the caller
                 out[name] = MARKER_UNRENDERABLE
+        ctx = _current_request()
+        if ctx is not None:
+            # They win over call arguments of the same name: a record
+            # carries its own request's id only.
+            cache = ctx.cache
+            out.update(
+                cache[1] if cache is not None and cache[0] is self else self._clean_context(ctx)
+            )
         if dropped:
             out["dropped"] = dropped
         return out
+
+    def _clean_context(self, ctx: _context.RequestContext) -> dict[str, Any]:
+        cleaners = self._context_cleaners
+        cleaned: dict[str, Any] = {}
+        for name, value in ctx.fields.items():
+            clean = cleaners.get(name)
+            if clean is None or value is None:
+                cleaned[name] = value
+                continue
+            try:
+                cleaned[name] = clean(value)
+            except Exception:  # noqa: BLE001 -- a kind must never raise into the caller
+                cleaned[name] = MARKER_UNRENDERABLE
+        ctx.cache = (self, cleaned)
+        return cleaned
+
+
+_current_request = _context.current
 
 
 class EventGuard:
@@ -208,7 +248,10 @@ class EventGuard:
         ):
             frame = None
         pathname = record.pathname if type(record.pathname) is str else None
-        event_dict["event"] = _checked_event(event_dict.get("event"), frame, pathname)
+        event = _checked_event(event_dict.get("event"), frame, pathname)
+        if event is MARKER_EVENT and frame is not None:
+            event = _outer_literal(event_dict.get("event"), frame)
+        event_dict["event"] = event
         function = record.funcName if type(record.funcName) is str else None
         if frame is not None:
             # The frame vouches for the call site; the record's own funcName
@@ -248,6 +291,31 @@ def _checked_event(event: object, frame: FrameType | None, filename: str | None)
             and _callsite.is_module_literal(value, type(event).__module__)
         ):
             return value
+    return MARKER_EVENT
+
+
+#: How many frames above a stdlib call site may hold its template.
+_TEMPLATE_DEPTH = 6
+
+
+def _outer_literal(event: object, frame: FrameType) -> str:
+    """
+    The template of a framework's logging helper: ``werkzeug._internal._log``,
+    ``gunicorn.glogging.Logger.info``, Django's ``log_message`` receive their
+    template in a variable, written as a literal a few frames up (werkzeug's
+    ``log_request``, gunicorn's arbiter, ``http.server``). A string equal to
+    a literal of code on the calling stack is a constant of that code, not
+    data; only the template passes, never the ``%``-args.
+    """
+    if type(event) is not str or len(event) > _MAX_EVENT_LEN:
+        return MARKER_EVENT
+    f = frame.f_back
+    for _ in range(_TEMPLATE_DEPTH):
+        if f is None:
+            break
+        if _callsite.is_code_literal(event, f):
+            return event
+        f = f.f_back
     return MARKER_EVENT
 
 

@@ -11,10 +11,11 @@ the same chain as structlog calls. From a record only this may pass:
 - the level;
 - the message *template*, if it is a string literal of the calling code.
 
-``%``-args, ``extra=`` values and non-string ``msg`` objects never pass; they
-are counted in ``dropped``. So turning the root logger to DEBUG during an
-incident shows botocore's templates, never the request bodies and tokens
-its arguments carry.
+``%``-args and non-string ``msg`` objects never pass; they are counted in
+``dropped``. ``extra=`` fields go through the field policy like keyword
+arguments of a structlog call: declared and valid, kept; otherwise counted.
+So turning the root logger to DEBUG during an incident shows botocore's
+templates, never the request bodies and tokens its arguments carry.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _callsite
 from ._sinks import internal_threads
+from .policy import RESERVED_KEYS
 from .processors import StdlibOrigin
 
 
@@ -59,9 +61,16 @@ def record_to_event_dict(record: logging.LogRecord) -> dict[str, Any]:
             dropped = tuple(args)
         else:
             dropped = (args,)
-    extras = [k for k in record.__dict__ if k not in _RECORD_ATTRS]
-    if extras:
-        dropped = (*dropped, *extras)
+    for key, value in record.__dict__.items():
+        if key in _RECORD_ATTRS:
+            continue
+        if type(key) is str and key not in RESERVED_KEYS:
+            # An ``extra=`` field: the policy decides, as for a keyword
+            # argument (declared and valid: kept; undeclared: counted).
+            event_dict[key] = value
+        else:
+            # A reserved name must not pose as the event or an exception.
+            dropped = (*dropped, key)
     if dropped:
         # Counted as dropped by PolicyFilter, never emitted.
         event_dict["positional_args"] = dropped
