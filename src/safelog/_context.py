@@ -25,6 +25,7 @@ records rather than a number it did not declare).
 from __future__ import annotations
 
 import contextvars
+import importlib
 import re
 import sys
 import threading
@@ -236,7 +237,7 @@ def trace_from_amzn(raw: object) -> dict[str, str] | None:
     m = _XRAY_ROOT.match(root) if root is not None else None
     if m is None:
         return None
-    out = {"trace_id": m.group(1) + m.group(2), "xray_trace_id": root}  # type: ignore[dict-item]
+    out: dict[str, str] = {"trace_id": m.group(1) + m.group(2), "xray_trace_id": m.group(0)}
     if parent is not None and _HEX16.match(parent) and parent != _ZERO16:
         out["span_id"] = parent
     return out
@@ -253,10 +254,10 @@ def _otel() -> Any:
     global _otel_trace, _otel_checked  # noqa: PLW0603
     if not _otel_checked:
         with _otel_lock:
-            mod = sys.modules.get("opentelemetry.trace")
+            mod: Any = sys.modules.get("opentelemetry.trace")
             if mod is None and "opentelemetry" in sys.modules:
                 try:
-                    import opentelemetry.trace as mod  # type: ignore[import-not-found,no-redef]
+                    mod = importlib.import_module("opentelemetry.trace")
                 except ImportError:
                     mod = None
             _otel_trace = mod

@@ -294,6 +294,14 @@ def _checked_event(event: object, frame: FrameType | None, filename: str | None)
     return MARKER_EVENT
 
 
+#: Framework templates assembled at runtime from constants only (so no
+#: frame holds them as a literal), written out here: uvicorn's start line.
+_ASSEMBLED_TEMPLATES = frozenset(
+    {
+        "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)",
+        "Uvicorn running on %s://[%s]:%d (Press CTRL+C to quit)",
+    }
+)
 #: How many frames above a stdlib call site may hold its template.
 _TEMPLATE_DEPTH = 6
 
@@ -309,6 +317,8 @@ def _outer_literal(event: object, frame: FrameType) -> str:
     """
     if type(event) is not str or len(event) > _MAX_EVENT_LEN:
         return MARKER_EVENT
+    if event in _ASSEMBLED_TEMPLATES:
+        return event
     f = frame.f_back
     for _ in range(_TEMPLATE_DEPTH):
         if f is None:
