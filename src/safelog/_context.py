@@ -159,13 +159,14 @@ def activate(ctx: RequestContext) -> contextvars.Token[RequestContext | None]:
 
 
 def deactivate(token: contextvars.Token[RequestContext | None]) -> None:
-    """Unbind what `activate` bound; never raises (a foreign context: cleared)."""
+    """Unbind what `activate` bound; never raises."""
     try:
         _current.reset(token)
-    except ValueError:
-        # The token belongs to another Context (a framework switched contexts
-        # between start and end): nothing of this request may outlive it.
-        _current.set(None)
+    except (ValueError, RuntimeError):
+        # Made in another Context (the response finished from elsewhere), or
+        # already used: the context that bound it is not this one, and this
+        # one's request (if any) is not ours to clear.
+        return
 
 
 # -- validation ----------------------------------------------------------------

@@ -121,7 +121,8 @@ class RequestScope:
             duration = (time.perf_counter() - self.started) * 1000.0
             self.ctx.update(
                 {
-                    "route": route,
+                    # A route bound while the request ran (by the router) wins.
+                    "route": self.ctx.fields.get("route", route),
                     "status": status if type(status) is int and 100 <= status <= 599 else None,
                     "duration_ms": round(duration, 3),
                     "response_size": response_size,
@@ -134,7 +135,13 @@ class RequestScope:
                 level = "error"
             elif type(status) is int and status >= 500:
                 level = "error"
-            _emit_access(logger_name, level, extra)
+            # Bound again for the record itself: a server may close the
+            # response from another context (a generator finalised later).
+            token = _context.activate(self.ctx)
+            try:
+                _emit_access(logger_name, level, extra)
+            finally:
+                _context.deactivate(token)
         finally:
             _context.deactivate(self.token)
 

@@ -295,11 +295,13 @@ def _checked_event(event: object, frame: FrameType | None, filename: str | None)
 
 
 #: Framework templates assembled at runtime from constants only (so no
-#: frame holds them as a literal), written out here: uvicorn's start line.
+#: frame holds them as a literal), written out here: uvicorn's start line,
+#: gunicorn's report of a worker killed by SIGKILL.
 _ASSEMBLED_TEMPLATES = frozenset(
     {
         "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)",
         "Uvicorn running on %s://[%s]:%d (Press CTRL+C to quit)",
+        "Worker (pid:%s) was sent %s! Perhaps out of memory?",
     }
 )
 #: How many frames above a stdlib call site may hold its template.

@@ -11,7 +11,8 @@ else a generated one; echoed in the response), the method and the trace ids
 to every record logged while the request is handled -- including while the
 response body is iterated -- and emits one ``http_request`` record when the
 server closes the response: method, route *template*, status, duration,
-response size. Flask (werkzeug) apps get their URL rule (``/items/<int:id>``);
+response size. Flask apps get their URL rule (``/items/<int:id>``), bound as
+soon as Flask has routed the request, so the view's own records carry it too;
 a plain WSGI app with no routing information gets ``"<unmatched>"``.
 """
 
@@ -32,17 +33,29 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def route_of(environ: dict[str, Any]) -> str:
-    """
-    The matched rule template, from the werkzeug request the app made
-    (Flask's ``request.url_rule.rule``); else the unmatched marker.
-    """
-    request = environ.get("werkzeug.request")
-    rule = getattr(request, "url_rule", None) if request is not None else None
+def _flask_app(app: object) -> Any:
+    """The Flask application behind *app* (itself or its bound ``wsgi_app``), if any."""
+    flask = sys.modules.get("flask")
+    if flask is None:
+        return None
+    for candidate in (app, getattr(app, "__self__", None)):
+        if isinstance(candidate, flask.Flask):
+            return candidate
+    return None
+
+
+def _on_request_started(sender: object, **_: object) -> None:
+    # Flask's request_started signal: routing has run, the rule is known.
+    # Bound to the request's context, so records logged by the view carry
+    # the route too.
+    ctx = _context.current()
+    if ctx is None:
+        return
+    flask = sys.modules.get("flask")
+    rule = getattr(getattr(flask, "request", None), "url_rule", None)
     template = getattr(rule, "rule", None) if rule is not None else None
-    if template is None:
-        return _context.MARKER_UNMATCHED
-    return _context.route_template(template)
+    if template is not None:
+        ctx.update({"route": _context.route_template(template)})
 
 
 def _status_code(status: object) -> int | None:
@@ -74,6 +87,13 @@ class SafelogMiddleware:
         self._display = request_id_header
         self._environ_key = "HTTP_" + self._header.upper().replace("-", "_")
         self._echo = bool(echo_request_id)
+        flask_app = _flask_app(app)
+        if flask_app is not None:
+            from flask.signals import request_started
+
+            # Strong reference: the handler is a module function, shared by
+            # every middleware; connecting twice is a no-op for blinker.
+            request_started.connect(_on_request_started, flask_app, weak=False)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         rid_key = self._environ_key
@@ -120,7 +140,7 @@ class _Response:
             status = 500
         self.req.finish(
             logger_name="safelog.wsgi",
-            route=route_of(self.environ),
+            route=_context.MARKER_UNMATCHED,
             status=status,
             response_size=self.size,
             exc_info=exc_info,
@@ -143,6 +163,10 @@ class _ClosingIterable:
                 if type(chunk) is bytes:
                     response.size += len(chunk)
                 yield chunk
+        except GeneratorExit:
+            # The server stopped iterating (client gone): not an app error.
+            response.finish()
+            raise
         except BaseException:
             response.finish(sys.exc_info())
             raise
