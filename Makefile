@@ -7,13 +7,26 @@ PY     := $(VENV)/bin/python
 
 .PHONY: demo test lint typecheck pytest check-logs docs bench clean test-pythons
 
-$(VENV)/.installed: pyproject.toml
+# pip 25.1 or newer reads the development tools ([dependency-groups]).
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+
+# Everything the checks need. The distribution was called `safelog` before it
+# became `safelog-structlog`: an old editable install of it would register
+# the pytest plugin twice, so it goes first.
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	-$(PY) -m pip uninstall --quiet --yes safelog 2>/dev/null
+	$(PY) -m pip install --quiet -e . --group dev
 	touch $@
 
-demo: $(VENV)/.installed
+# The demo needs the library and a local CloudWatch (moto), nothing else.
+$(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
+	-$(PY) -m pip uninstall --quiet --yes safelog 2>/dev/null
+	$(PY) -m pip install --quiet -e '.[moto]'
+	touch $@
+
+demo: $(VENV)/.demo-installed
 	$(PY) examples/quickstart.py
 
 test: lint typecheck check-logs pytest test-pythons docs
@@ -51,7 +64,8 @@ python_for   = $(or $(call pyenv_python,$(1)),$(call path_python,$(1)))
 .venv-%/.installed: pyproject.toml
 	$(call python_for,$*) -m venv .venv-$*
 	.venv-$*/bin/python -m pip install --quiet --upgrade pip
-	.venv-$*/bin/python -m pip install --quiet -e '.[test]'
+	-.venv-$*/bin/python -m pip uninstall --quiet --yes safelog 2>/dev/null
+	.venv-$*/bin/python -m pip install --quiet -e . --group test
 	touch $@
 
 test-python-%:

@@ -264,9 +264,17 @@ def render(samples: Samples, rounds: int, n: int) -> str:
 
 def write_docs(samples: Samples, text: str) -> None:
     res = medians(samples)
-    out = Path(__file__).resolve().parent.parent / "docs" / "perf"
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    out = docs / "perf"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "chain.md").write_text(text + "\n", encoding="utf-8")
+    # The table goes into the page itself (docs read as files: no includes),
+    # between its `generated` comments.
+    page = docs / "performance.md"
+    begin = "<!-- begin generated: benchmarks/bench_chain.py --write-docs -->\n"
+    end = "<!-- end generated -->\n"
+    head, _, rest = page.read_text(encoding="utf-8").partition(begin)
+    _, _, tail = rest.partition(end)
+    page.write_text(head + begin + text + "\n" + end + tail, encoding="utf-8")
     (out / "chain.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
     import matplotlib as mpl
 

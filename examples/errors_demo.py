@@ -21,7 +21,6 @@ import pydantic
 import safelog
 
 
-# --8<-- [start:safe_error]
 class ExportFailed(safelog.SafeError):
     """An export failed; its fields are metadata, checked by their kinds."""
 
@@ -29,9 +28,6 @@ class ExportFailed(safelog.SafeError):
         "stage": safelog.Enum("render", "upload"),
         "attempt": safelog.Int(min=0),
     }
-
-
-# --8<-- [end:safe_error]
 
 
 class Page(pydantic.BaseModel):
@@ -52,19 +48,15 @@ def export(page: dict[str, str], attempt: int) -> None:
         render(page)
     except KeyError as e:
         e.page_title = page["title"]  # type: ignore[attr-defined]  # an attribute holding data
-        # --8<-- [start:raise]
         raise ExportFailed(stage="render", attempt=attempt) from e
-        # --8<-- [end:raise]
 
 
 def notify(title: str) -> None:
     raise ValueError(title)  # the message holds customer content
 
 
-# --8<-- [start:asyncio]
 async def serve() -> None:
     safelog.install_asyncio_handler()  # the running loop; once per loop
-    # --8<-- [end:asyncio]
     asyncio.get_running_loop().call_soon(notify, TITLE)  # fails in a callback
     await asyncio.sleep(0.01)
 
@@ -74,7 +66,6 @@ def main() -> int:
     safelog.configure(service="errors-demo", console=sink)
     log = safelog.get_logger(__name__)
 
-    # --8<-- [start:calls]
     try:
         export({"title": TITLE}, attempt=2)
     except ExportFailed:
@@ -86,7 +77,6 @@ def main() -> int:
         logging.getLogger(__name__).exception("invalid_page")  # model, error types, locs
 
     warnings.warn(f"slow render of {TITLE}", UserWarning, stacklevel=1)  # text dropped
-    # --8<-- [end:calls]
 
     asyncio.run(serve())
 

@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 import io
 import json
+import secrets
 import sys
 import uuid
 
@@ -23,7 +24,6 @@ class Plan(enum.Enum):
     TEAM = "team"
 
 
-# --8<-- [start:policy]
 FIELDS = {
     "page_count": safelog.Int(min=0, max=10_000, purpose="pages in an export"),
     "ratio": safelog.Float(min=0.0, max=1.0, purpose="share of pages cached"),
@@ -39,11 +39,9 @@ FIELDS = {
     "method": safelog.HttpMethod(purpose="request method"),
     "route": safelog.Route("/pages/{page_id}", purpose="matched route template"),
 }
-# --8<-- [end:policy]
 
 JOB = uuid.UUID("1b4e28ba-2fa1-11d2-883f-0016d3cca427")
 
-# --8<-- [start:values]
 ACCEPTED = {
     "page_count": 12,
     "ratio": 0.25,
@@ -74,7 +72,6 @@ REJECTED = {
     "method": "BREW",  # not a standard method
     "route": "/pages/42",  # a raw path, not a declared template
 }
-# --8<-- [end:values]
 
 
 def main() -> int:
@@ -83,7 +80,8 @@ def main() -> int:
         service="kinds",
         fields=FIELDS,
         console=sink,
-        hash_key="example-only-key-do-not-use-in-prod",
+        # A throwaway key for the demo; a service reads its key from a secret store.
+        hash_key=secrets.token_hex(32),
     )
     log = safelog.get_logger(__name__)
     log.info("accepted", **ACCEPTED)  # safelog: ignore[SL208] -- a fixed table of examples

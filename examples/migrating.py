@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import secrets
 import sys
 
 from typing import Any
@@ -37,7 +38,8 @@ FIELDS = {
     "page_id": safelog.Int(min=1, purpose="internal page number"),
     "tenant": safelog.Hashed(purpose="which customer, pseudonymised"),
 }
-HASH_KEY = "example-only-key-do-not-use-in-prod"
+# A throwaway key for the demo; a service reads its key from a secret store.
+HASH_KEY = secrets.token_hex(32)
 
 
 def leaked(text: str) -> int:
@@ -50,14 +52,12 @@ def leaked(text: str) -> int:
 
 def export(log: Any) -> None:
     """The service's log calls: unchanged by the migration."""
-    # --8<-- [start:structlog-calls]
     log.info("export_started", page_id=7, tenant=TENANT, title=TITLE)
     try:
         int(COPIES)
     except ValueError as exc:
         log.error("export_failed", page_id=7, error=str(exc))  # noqa: TRY400
         log.exception("export_failed")
-    # --8<-- [end:structlog-calls]
 
 
 def structlog_before() -> str:
@@ -66,7 +66,6 @@ def structlog_before() -> str:
     # structlog's defaults (its wrapper class) at safelog. A real "before"
     # service has no safelog; give plain structlog its own wrapper back.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    # --8<-- [start:structlog-before]
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
@@ -77,7 +76,6 @@ def structlog_before() -> str:
         logger_factory=structlog.PrintLoggerFactory(out),
     )
     log = structlog.get_logger()
-    # --8<-- [end:structlog-before]
     export(log)
     structlog.reset_defaults()
     return out.getvalue()
@@ -85,10 +83,8 @@ def structlog_before() -> str:
 
 def structlog_after() -> str:
     out = io.StringIO()
-    # --8<-- [start:structlog-after]
     safelog.configure(service="pages", fields=FIELDS, hash_key=HASH_KEY, console=out)
     log = safelog.get_logger(__name__)
-    # --8<-- [end:structlog-after]
     export(log)
     safelog.shutdown()
     return out.getvalue()
@@ -101,7 +97,6 @@ def powertools_before() -> str:
     from aws_lambda_powertools import Logger
 
     out = io.StringIO()
-    # --8<-- [start:powertools-before]
     logger = Logger(service="pages", logger_handler=logging.StreamHandler(out))
     logger.append_keys(tenant=TENANT)
     logger.info("export started", extra={"page_id": 7, "title": TITLE})
@@ -109,7 +104,6 @@ def powertools_before() -> str:
         int(COPIES)
     except ValueError:
         logger.exception("export failed")
-    # --8<-- [end:powertools-before]
     # Undo what Powertools did to the stdlib logger it manages.
     logging.getLogger("pages").handlers.clear()
     return out.getvalue()
@@ -118,7 +112,6 @@ def powertools_before() -> str:
 def powertools_after() -> str:
     out = io.StringIO()
     safelog.configure(service="pages", fields=FIELDS, hash_key=HASH_KEY, console=out)
-    # --8<-- [start:powertools-after]
     log = safelog.get_logger(__name__)
     structlog.contextvars.bind_contextvars(tenant=TENANT)  # was: append_keys
     log.info("export_started", page_id=7, title=TITLE)  # was: extra={...}
@@ -127,7 +120,6 @@ def powertools_after() -> str:
     except ValueError:
         log.exception("export_failed")
     structlog.contextvars.clear_contextvars()
-    # --8<-- [end:powertools-after]
     safelog.shutdown()
     return out.getvalue()
 
@@ -136,14 +128,12 @@ def powertools_after() -> str:
 
 
 def stdlib_calls() -> None:
-    # --8<-- [start:watchtower-calls]
     log = logging.getLogger("pages")
     log.info("export started for %s", TENANT)
     try:
         int(COPIES)
     except ValueError:
         log.exception("export of %r failed", TITLE)
-    # --8<-- [end:watchtower-calls]
 
 
 def read_back(endpoint_url: str, log_group: str) -> str:
@@ -161,10 +151,8 @@ def watchtower_before(endpoint_url: str) -> str:
     client = boto3.client("logs", endpoint_url=endpoint_url, region_name="us-east-1")
     root = logging.getLogger()
     root.setLevel(logging.INFO)
-    # --8<-- [start:watchtower-before]
     handler = watchtower.CloudWatchLogHandler(log_group_name="/pages/before", boto3_client=client)
     logging.getLogger().addHandler(handler)
-    # --8<-- [end:watchtower-before]
     stdlib_calls()
     handler.close()  # type: ignore[no-untyped-call]
     root.removeHandler(handler)
@@ -173,7 +161,6 @@ def watchtower_before(endpoint_url: str) -> str:
 
 
 def watchtower_after(endpoint_url: str) -> str:
-    # --8<-- [start:watchtower-after]
     safelog.configure(
         service="pages",
         console=False,
@@ -183,7 +170,6 @@ def watchtower_after(endpoint_url: str) -> str:
             region="us-east-1",
         ),
     )
-    # --8<-- [end:watchtower-after]
     stdlib_calls()
     safelog.shutdown()
     return read_back(endpoint_url, "/pages/after")

@@ -156,13 +156,47 @@ def run(log_group: str, endpoint: str | None, region: str | None) -> int:
     safelog.shutdown()  # flushes to CloudWatch within shutdown_timeout
 
     stored = read_back(log_group, f"page-export/{run_id}/", endpoint, region)
-    print(f"\nCloudWatch stored {len(stored)} records in {log_group}:\n")
+    print(TRIED.format(pages=len(PAGES)))
+    print(f"What CloudWatch stored: {len(stored)} records in {log_group}\n")
     for message in stored:
-        record = json.loads(message)
-        extra = {k: v for k, v in record.items() if k not in SHOWN_ELSEWHERE}
-        print(f"  {record.get('level', '?'):<8} {record.get('event')!s:<22} {json.dumps(extra)}")
-    print()
+        print("  " + shown(json.loads(message)))
+    print(LEGEND)
     return verdict(stored)
+
+
+#: What export() asks to log, described without the customer content itself.
+TRIED = """
+What the service tried to log, for each of {pages} pages on 3 attempts (see export()):
+
+  log.info("export.started", page_id=..., attempt=...)
+  log.info(f"exported {{page title}}")              event built from customer data
+  log.info("export.done", page_id=..., title=<page title>, owner=<owner's email>)
+  std.warning("slow export for %s", <owner's email>)   stdlib logging, %-argument
+  log.info("export.finished", page_id=..., bytes=..., duration_ms=...)
+  on every third attempt, instead: log.exception("export.failed", ...) for an
+  ExportError whose message quotes the page title and the owner's email
+"""
+
+LEGEND = """
+Legend:
+  <non-constant-event>  the event was built at runtime (the f-string), so it could
+                        hold customer data: replaced by this marker, call site kept
+  dropped: N            N values were not stored: undeclared fields (title, owner)
+                        or %-arguments; counted, never named or shown
+  error                 the exception as its type and frames; its message is never stored
+  duration_ms           rounded here for reading; CloudWatch has the full value
+"""
+
+
+def shown(record: dict[str, Any]) -> str:
+    """One stored record as a line: level, event, then the other fields."""
+    extra = {k: v for k, v in record.items() if k not in SHOWN_ELSEWHERE}
+    if isinstance(extra.get("duration_ms"), float):
+        extra["duration_ms"] = round(extra["duration_ms"], 2)
+    if isinstance(extra.get("error"), dict):
+        # Type only on this line; the frames are in CloudWatch.
+        extra["error"] = {"type": extra["error"].get("type"), "frames": "..."}
+    return f"{record.get('level', '?'):<8} {record.get('event')!s:<22} {json.dumps(extra)}"
 
 
 def verdict(stored: list[str]) -> int:

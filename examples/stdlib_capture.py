@@ -28,7 +28,6 @@ def main() -> int:
     url = "https://api.example.com/search?q=zoe%40example.com"
     body = '{"comment": "please delete my account, Zoë"}'
 
-    # --8<-- [start:configure]
     sink = io.StringIO()
     safelog.configure(
         service="stdlib-demo",
@@ -36,9 +35,7 @@ def main() -> int:
         console=sink,
         foreign_handlers="detach",  # the default, "error", refuses to start
     )
-    # --8<-- [end:configure]
 
-    # --8<-- [start:calls]
     http = logging.getLogger("vendor.http")
     http.debug("GET %s", url)  # template kept, argument dropped
     http.info("response body: %s", body, extra={"body": body})  # args and extras dropped
@@ -48,7 +45,6 @@ def main() -> int:
         int(body)
     except ValueError:
         logging.getLogger(__name__).exception("parse_failed")  # type only, no message
-    # --8<-- [end:calls]
 
     problems = safelog.self_check()
     safelog.shutdown()  # the vendor's handler is attached again

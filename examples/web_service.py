@@ -22,6 +22,7 @@ policy is `examples/pyproject.toml`.
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 import time
 import uuid
@@ -45,7 +46,6 @@ RENDERERS = {"pdf": "application/pdf", "html": "text/html"}
 def create_app() -> Flask:
     app = Flask(__name__)
 
-    # --8<-- [start:context]
     @app.before_request
     def bind_request_context() -> None:
         g.started = time.perf_counter()
@@ -68,13 +68,11 @@ def create_app() -> Flask:
         )
         return response
 
-    # --8<-- [end:context]
     @app.get("/pages/<int:page_id>")
     def get_page(page_id: int) -> Response:
         log.info("page_read", page_id=page_id)
         return jsonify(id=page_id)
 
-    # --8<-- [start:failing]
     @app.post("/pages/<int:page_id>/export")
     def export_page(page_id: int) -> Response | tuple[Response, int]:
         body = request.get_json(force=True)
@@ -89,8 +87,6 @@ def create_app() -> Flask:
         renderer = RENDERERS[body.get("format", "pdf")]
         log.info("export_started", page_id=page_id, page_count=copies)
         return jsonify(id=page_id, copies=copies, format=renderer)
-
-    # --8<-- [end:failing]
 
     return app
 
@@ -122,11 +118,10 @@ TENANT = "acme-corp-customer-4711"
 def main() -> int:
     # In production the key comes from your secret store, and the AWS
     # credentials from the usual chain; the embedded CloudWatch takes any.
-    os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
+    os.environ.setdefault("SAFELOG_HASH_KEY", secrets.token_hex(32))
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     with EmbeddedMoto() as cloudwatch:
-        # --8<-- [start:configure]
         safelog.configure(
             pyproject=HERE / "pyproject.toml",  # service, level and fields
             console=False,
@@ -136,7 +131,6 @@ def main() -> int:
                 region="us-east-1",
             ),
         )
-        # --8<-- [end:configure]
         serve(create_app())
         problems = safelog.self_check()
         safelog.shutdown()  # flushes to CloudWatch

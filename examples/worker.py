@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import secrets
 import sys
 import threading
 import time
@@ -113,7 +114,7 @@ def read_back(endpoint_url: str, log_group: str) -> list[str]:
 def main() -> int:
     # In production the key comes from your secret store, and the AWS
     # credentials from the usual chain; the embedded CloudWatch takes any.
-    os.environ.setdefault("SAFELOG_HASH_KEY", "example-only-key-do-not-use-in-prod")
+    os.environ.setdefault("SAFELOG_HASH_KEY", secrets.token_hex(32))
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
@@ -122,7 +123,6 @@ def main() -> int:
     recipient = "zoe.customer@example.com"
 
     with EmbeddedMoto() as cloudwatch:
-        # --8<-- [start:configure]
         safelog.configure(
             pyproject=HERE / "pyproject.toml",
             console=False,
@@ -133,7 +133,6 @@ def main() -> int:
                 region="us-east-1",
             ),
         )
-        # --8<-- [end:configure]
         run_jobs([Job(title=t, recipient=recipient) for t in titles])
         safelog.shutdown()  # flushes to CloudWatch
         lines = read_back(cloudwatch.endpoint_url, "/examples/worker")

@@ -405,16 +405,122 @@ def nested_values() -> st.SearchStrategy[Any]:
     )
 
 
+# -- numpy scalars (when numpy is installed) -------------------------------------
+
+try:
+    import numpy as _np
+except ImportError:  # pragma: no cover -- numpy is in the test extra
+    _np = None
+
+
+def numpy_ints(lo: int, hi: int) -> st.SearchStrategy[Any]:
+    """Integers in [lo, hi] as numpy scalars of a type that holds them (plain without numpy)."""
+    plain = st.integers(lo, hi)
+    if _np is None:  # pragma: no cover
+        return plain
+    types = [t for t in (_np.int32, _np.int64, _np.uint32, _np.uint64) if _fits(t, lo, hi)]
+    return st.tuples(st.sampled_from(types), plain).map(lambda tv: tv[0](tv[1]))
+
+
+def _fits(t: Any, lo: int, hi: int) -> bool:
+    info = _np.iinfo(t)  # type: ignore[union-attr]
+    return bool(info.min <= lo and hi <= info.max)
+
+
+def numpy_floats(lo: float, hi: float) -> st.SearchStrategy[Any]:
+    """Finite floats in [lo, hi] as np.float16/32/64 scalars (plain floats without numpy)."""
+    plain = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    if _np is None:  # pragma: no cover
+        return plain
+    return (
+        st.tuples(st.sampled_from([_np.float16, _np.float32, _np.float64]), plain)
+        .map(lambda tv: tv[0](tv[1]))
+        .filter(lambda v: lo <= float(v) <= hi)
+    )
+
+
+def numpy_bools() -> st.SearchStrategy[Any]:
+    """np.bool_ scalars (plain bools without numpy)."""
+    if _np is None:  # pragma: no cover
+        return st.booleans()
+    return st.booleans().map(_np.bool_)
+
+
+def _no_card_number(text: str) -> bool:
+    from safelog.policy import looks_like_card_number
+
+    return not looks_like_card_number(text)
+
+
 #: The declared policy of the property tests, with strategies for values that
-#: must arrive intact, and the value each must arrive as (None: same value).
+#: must arrive intact (compared by value: a numpy scalar arrives as its number).
 VALID_VALUES: dict[str, st.SearchStrategy[Any]] = {
-    "page_count": st.integers(0, 10**6),
-    "duration_ms": st.floats(0, 1e9, allow_nan=False, allow_infinity=False),
-    "cached": st.booleans(),
+    "page_count": st.one_of(st.integers(0, 10**6), numpy_ints(0, 10**6)),
+    "duration_ms": st.one_of(
+        st.floats(0, 1e9, allow_nan=False, allow_infinity=False), numpy_floats(0, 1e4)
+    ),
+    "cached": st.one_of(st.booleans(), numpy_bools()),
     "status": st.sampled_from(["ok", "failed"]),
-    "request_id": st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True),
+    # 13-19 digit runs passing Luhn are card-shaped, rejected by design.
+    "request_id": st.from_regex(r"[A-Za-z0-9._:-]{1,64}", fullmatch=True).filter(_no_card_number),
     "trace_id": st.uuids().map(str),
 }
+
+
+# -- code the team did not write --------------------------------------------------
+
+#: File names code compiled at runtime carries (the last: posing as a real file).
+RUNTIME_FILENAMES = ("<rule>", "<string>", "<template:invoice>", "rules/generated.py", __file__)
+
+
+@st.composite
+def runtime_compiled_logging(draw: st.DrawFn) -> tuple[Any, str]:
+    """
+    A function compiled at runtime from customer text, as a rules engine or
+    template compiler would: ``action(log)`` logs the text as its event (and,
+    sometimes, its function is named from it). Returns (action, token).
+    """
+    token = draw(tokens)
+    text = draw(content(token))
+    filename = draw(st.sampled_from(RUNTIME_FILENAMES))
+    name = draw(st.sampled_from(["action", "rule_" + token]))
+    how = draw(st.sampled_from(["info", "warning", "stdlib"]))
+    call = (
+        f"__import__('logging').getLogger('app.rules').warning({text!r})"
+        if how == "stdlib"
+        else f"log.{how}({text!r})"
+    )
+    ns: dict[str, Any] = {"__name__": draw(st.sampled_from(["rules", __name__]))}
+    exec(compile(f"def {name}(log):\n    {call}\n", filename, "exec"), ns)
+    return ns[name], token
+
+
+@st.composite
+def runtime_pydantic_errors(draw: st.DrawFn) -> tuple[BaseException, str]:
+    """
+    A validation error of a pydantic model built at runtime from spreadsheet
+    headers (customer text) with a constant title, the headers as aliases or
+    as field names. Returns (error, token).
+    """
+    import pydantic
+
+    token = draw(tokens)
+    headers = draw(st.lists(content(token), min_size=1, max_size=4, unique=True))
+    as_alias = draw(st.booleans())
+    if as_alias:
+        fields: dict[str, Any] = {
+            f"col{i}": (int, pydantic.Field(alias=h)) for i, h in enumerate(headers)
+        }
+    else:
+        # Field names must be identifiers: a header made one, as a loader would.
+        headers = [f"h_{token}_{i}" for i in range(len(headers))]
+        fields = dict.fromkeys(headers, (int, ...))
+    model = pydantic.create_model("SheetRow", **fields)
+    try:
+        model.model_validate(dict.fromkeys(headers, "not a number " + token))
+    except pydantic.ValidationError as e:
+        return e, token
+    raise AssertionError("the row validated")
 
 
 # -- sinks ----------------------------------------------------------------------

@@ -57,10 +57,10 @@ class TestConfigureOption:
         before = hook_state()
         safelog.configure(service="t", console=console.stream)
         assert hook_state() == (
-            _hooks._excepthook,
-            _hooks._threading_excepthook,
-            _hooks._unraisablehook,
-            _hooks._showwarning,
+            _hooks.excepthook,
+            _hooks.threading_excepthook,
+            _hooks.unraisablehook,
+            _hooks.showwarning,
         )
         safelog.shutdown()
         assert hook_state() == before
@@ -76,8 +76,8 @@ class TestConfigureOption:
         before = hook_state()
         safelog.configure(service="t", console=console.stream, hooks=["excepthook", "warnings"])
         now = hook_state()
-        assert now[0] is _hooks._excepthook
-        assert now[3] is _hooks._showwarning
+        assert now[0] is _hooks.excepthook
+        assert now[3] is _hooks.showwarning
         assert now[1:3] == before[1:3]
 
     @pytest.mark.parametrize("bad", ["excepthook", 1, ["excepthook", "CANARY-name"], [None]])

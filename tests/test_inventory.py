@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 import textwrap
@@ -20,7 +21,8 @@ from safelog.policy import KINDS, RESERVED_KEYS, ConfigurationError, FieldPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_POLICY = ROOT / "examples" / "pyproject.toml"
-SNIPPETS = ROOT / "docs" / "snippets"
+PAGE = ROOT / "docs" / "inventory.md"
+GENERATED = re.compile(r"<!-- begin generated: [^>]*-->\n(.*?)<!-- end generated -->", re.DOTALL)
 
 KNOWN = FieldPolicy(
     {
@@ -365,7 +367,8 @@ class TestCommandLine:
         )
 
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout == (SNIPPETS / "inventory-examples.md").read_text(encoding="utf-8")
+        (shown,) = GENERATED.findall(PAGE.read_text(encoding="utf-8"))
+        assert proc.stdout == shown
 
     def test_python_m_safelog_inventory_module(self) -> None:
         """`--module pkg.mod:func` in a subprocess reads the policy a function configures."""
@@ -390,25 +393,33 @@ class TestCommandLine:
 
 
 class TestDocs:
-    @pytest.mark.parametrize(
-        ("fmt", "name"),
-        [("markdown", "inventory-examples.md"), ("json", "inventory-examples.json")],
-    )
-    def test_committed_snippet_is_live_output(
-        self,
-        fmt: str,
-        name: str,
-        monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str],
+    def test_page_shows_live_output(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """The inventory shown in the docs is exactly what the command prints today."""
+        """The inventory docs/inventory.md shows is exactly what the command prints today."""
         monkeypatch.chdir(ROOT)
 
-        assert _inventory.main(["--pyproject", "examples/pyproject.toml", "--format", fmt]) == 0
+        assert _inventory.main(["--pyproject", "examples/pyproject.toml"]) == 0
 
         live = capsys.readouterr().out
-        committed = (SNIPPETS / name).read_text(encoding="utf-8")
-        assert live == committed, (
-            f"docs/snippets/{name} is stale; regenerate it with: python -m safelog inventory "
-            f"--pyproject examples/pyproject.toml --format {fmt} -o docs/snippets/{name}"
+        (shown,) = GENERATED.findall(PAGE.read_text(encoding="utf-8"))
+        assert live == shown, (
+            "docs/inventory.md is stale; replace the text between its `generated` comments "
+            "with the output of: python -m safelog inventory --pyproject examples/pyproject.toml"
         )
+
+    def test_page_names_the_json_keys(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """The JSON keys docs/inventory.md lists are the keys --format json prints."""
+        monkeypatch.chdir(ROOT)
+
+        assert _inventory.main(["--pyproject", "examples/pyproject.toml", "--format", "json"]) == 0
+
+        inv = json.loads(capsys.readouterr().out)
+        section = PAGE.read_text(encoding="utf-8").split("## JSON", 1)[1].split("\n## ", 1)[0]
+        for key, value in inv.items():
+            assert f"`{key}`" in section, key
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                for sub in value[0]:
+                    assert f"`{sub}`" in section, f"{key}.{sub}"

@@ -5,13 +5,26 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import json
+import re
 import subprocess
 import sys
+
+from pathlib import Path
+from typing import Any
 
 import safelog
 
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover -- exercised on 3.10 only
+    import tomli as tomllib
+
+
+ROOT = Path(__file__).resolve().parent.parent
+DIST = "safelog-structlog"
 HEAVY = ("boto3", "botocore", "watchtower", "pytest", "_pytest", "moto", "pydantic", "urllib3")
 
 
@@ -29,9 +42,24 @@ class TestImport:
         )
         loaded = json.loads(out.stdout)
         assert "safelog" in loaded
-        assert "structlog" in loaded
         heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
         assert heavy == []
+        # The runtime and structlog load on first use (PEP 562), not at import.
+        assert "structlog" not in loaded
+        assert "safelog._chain" not in loaded
+
+    def test_structlog_gets_safelogs_defaults_once_imported(self) -> None:
+        """After `import safelog`, a later `import structlog` is configured at once."""
+        code = (
+            "import safelog, structlog\n"
+            "from safelog._chain import StructlogFactory\n"
+            "cfg = structlog.get_config()\n"
+            "print(isinstance(cfg['logger_factory'], StructlogFactory))\n"
+        )
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert out.stdout.strip() == "True"
 
     def test_py_typed_is_shipped(self) -> None:
         """The package carries the py.typed marker."""
@@ -86,14 +114,69 @@ class TestPublicApi:
 class TestMetadata:
     def test_version_matches_metadata(self) -> None:
         """The installed distribution's version is safelog.__version__."""
-        assert importlib.metadata.version("safelog") == safelog.__version__
+        assert importlib.metadata.version(DIST) == safelog.__version__
 
     def test_runtime_dependencies(self) -> None:
         """structlog, watchtower and boto3 are runtime dependencies."""
-        requires = importlib.metadata.requires("safelog") or []
+        requires = importlib.metadata.requires(DIST) or []
         runtime = {
             r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
             for r in requires
             if "extra ==" not in r
         }
         assert {"structlog", "watchtower", "boto3"} <= runtime
+
+
+def _pyproject() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def _names(requirements: list[Any]) -> set[str]:
+    return {re.split(r"[\[<>=;! ]", r)[0].lower() for r in requirements if isinstance(r, str)}
+
+
+class TestDistribution:
+    def test_distribution_name_is_not_the_import_name(self) -> None:
+        """The distribution is safelog-structlog (`safelog` on the index is another project)."""
+        assert _pyproject()["project"]["name"] == DIST
+        assert importlib.util.find_spec("safelog") is not None
+
+    def test_user_extras_hold_no_development_tools(self) -> None:
+        """Extras are for users; linters, type checkers and test tools are dependency groups."""
+        project = _pyproject()
+        extras = project["project"]["optional-dependencies"]
+        tools = {"ruff", "mypy", "hypothesis", "pytest-cov", "matplotlib", "boto3-stubs"}
+
+        assert {"pytest", "moto", "docs"} <= set(extras)
+        for name, requirements in extras.items():
+            assert not _names(requirements) & tools, name
+        groups = project["dependency-groups"]
+        assert tools <= _names(groups["dev"]) | _names(groups["test"])
+
+    def test_demo_installs_only_what_it_needs(self) -> None:
+        """`make demo` installs the library and the moto extra: no docs, plots or test tools."""
+        makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+        recipe = makefile.split("$(VENV)/.demo-installed:", 1)[1].split("\n\n", 1)[0]
+        extras = _pyproject()["project"]["optional-dependencies"]
+
+        assert re.findall(r"pip install --quiet (.*)", recipe) == ["-e '.[moto]'"]
+        assert _names(extras["moto"]) == {"moto"}
+        assert "demo: $(VENV)/.demo-installed" in makefile
+
+    def test_license_is_the_full_mit_text(self) -> None:
+        """LICENSE holds the whole MIT license, and the metadata names it."""
+        text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+
+        assert text.startswith("MIT License\n\nCopyright (c) ")
+        assert "Permission is hereby granted, free of charge" in text
+        assert 'THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND' in text
+        assert _pyproject()["project"]["license"] == "MIT"
+
+    def test_pre_commit_rev_is_the_current_release(self) -> None:
+        """The documented pre-commit `rev` is the tag of this version, not a placeholder."""
+        page = (ROOT / "docs" / "installation.md").read_text(encoding="utf-8")
+        hooks = (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8")
+
+        assert re.findall(r"^\s+rev: (\S+)", page, re.MULTILINE) == [f"v{safelog.__version__}"]
+        assert f"rev: v{safelog.__version__}" in hooks

@@ -655,3 +655,163 @@ class TestEnumBounds:
         safelog.Enum("x" * 256)
         with pytest.raises(safelog.ConfigurationError, match="at most 256 characters"):
             safelog.Enum("x" * 257)
+
+
+# -- issue 16.4: payment-card-shaped numbers -------------------------------------
+
+#: Luhn-valid test card numbers (the card schemes' public test numbers).
+CARDS = ["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117"]
+
+
+class TestCardNumbers:
+    @pytest.mark.parametrize("card", CARDS)
+    def test_id_rejects_card_numbers(self, card: str) -> None:
+        """request_id='4111111111111111' is rejected by Id, compiled or not."""
+        kind = Id()
+        assert kind.clean(card) == "<rejected:id>"
+        assert kind.compile(None)(card) == "<rejected:id>"
+        assert kind.compile(None)(int(card)) == "<rejected:id>"
+
+    @pytest.mark.parametrize(
+        "text", ["acct-4111111111111111", "4111-1111-1111-1111", "order_4111111111111111x"]
+    )
+    def test_id_rejects_card_numbers_inside_an_id(self, text: str) -> None:
+        """A card number grouped by dashes or inside a longer id is rejected too."""
+        assert Id().compile(None)(text) == "<rejected:id>"
+
+    @pytest.mark.parametrize("card", CARDS)
+    def test_int_and_float_reject_card_numbers(self, card: str) -> None:
+        """attempt=4111111111111111 is rejected by Int and Float, compiled or not."""
+        for kind in (Int(), Float()):
+            assert kind.clean(int(card)) == kind.marker
+            assert kind.compile(None)(int(card)) == kind.marker
+            assert kind.compile(None)(-int(card)) == kind.marker
+        assert Float().compile(None)(float(card)) == "<rejected:float>"
+
+    def test_retention_non_luhn_and_short_numbers_pass(self) -> None:
+        """Numbers failing Luhn, or shorter than 13 digits, pass; so do ordinary ids."""
+        assert Id().compile(None)("4111111111111112") == "4111111111111112"
+        assert Int().compile(None)(4111111111111112) == 4111111111111112
+        assert Int().compile(None)(999_999_999_999) == 999_999_999_999
+        assert Id().compile(None)("9f1c2d3e-0000-4000-8000-00000000000a") == (
+            "9f1c2d3e-0000-4000-8000-00000000000a"
+        )
+        assert Id().compile(None)("tenant-42") == "tenant-42"
+
+    @pytest.mark.parametrize("card", CARDS)
+    def test_explicit_opt_out(self, card: str) -> None:
+        """allow_card_numbers=True lets such numbers through, and the inventory says so."""
+        assert Id(allow_card_numbers=True).compile(None)(card) == card
+        assert Int(allow_card_numbers=True).compile(None)(int(card)) == int(card)
+        assert Float(allow_card_numbers=True).compile(None)(int(card)) == float(card)
+        assert Int(allow_card_numbers=True).constraints()["allow_card_numbers"] is True
+
+    def test_opt_out_must_be_a_bool(self) -> None:
+        """A non-bool opt-out is a ConfigurationError naming the option."""
+        with pytest.raises(ConfigurationError, match="allow_card_numbers"):
+            Id(allow_card_numbers="yes")  # type: ignore[arg-type]
+
+    def test_through_the_chain(self, console) -> None:
+        """Logged as declared Id and Int fields, a card number never reaches the sink."""
+        safelog.configure(
+            service="svc",
+            fields={"request_id": Id(), "attempt": Int()},
+            console=console.stream,
+        )
+        safelog.get_logger("t").info("card_attack", request_id=CARDS[0], attempt=int(CARDS[1]))
+        (rec,) = console.records()
+        assert rec["request_id"] == "<rejected:id>"
+        assert rec["attempt"] == "<rejected:int>"
+        assert CARDS[0] not in console.text
+        assert CARDS[1] not in console.text
+
+
+# -- issue 16.5: numpy scalars ----------------------------------------------------
+
+
+class TestNumpyScalars:
+    def test_numpy_scalars_are_accepted_by_value(self) -> None:
+        """np.int64, np.float32 and np.bool_ are accepted as their plain values."""
+        np = pytest.importorskip("numpy")
+        for clean in (Int().clean, Int().compile(None)):
+            out = clean(np.int64(7))
+            assert out == 7
+            assert type(out) is int
+            assert clean(np.uint8(200)) == 200
+        for clean in (Float().clean, Float().compile(None)):
+            out = clean(np.float32(0.5))
+            assert out == 0.5
+            assert type(out) is float
+            assert clean(np.int32(3)) == 3.0
+        for clean in (Bool().clean, Bool().compile(None)):
+            out = clean(np.bool_(True))
+            assert out is True
+
+    def test_numpy_scalars_still_checked(self) -> None:
+        """Bounds, finiteness and the card check apply to numpy values too."""
+        np = pytest.importorskip("numpy")
+        assert Int(max=10).clean(np.int64(11)) == "<rejected:int>"
+        assert Float().clean(np.float32("nan")) == "<rejected:float>"
+        assert Int().clean(np.int64(int(CARDS[0]))) == "<rejected:int>"
+        assert Int().clean(np.float64(1.0)) == "<rejected:int>"
+        assert Bool().clean(np.int64(1)) == "<rejected:bool>"
+
+    def test_numpy_not_imported_by_safelog(self) -> None:
+        """Checking a value never imports numpy."""
+        import subprocess
+        import sys
+
+        code = (
+            "import sys, safelog\n"
+            "from safelog.policy import Int, Float, Bool\n"
+            "Int().clean(object()); Float().clean(object()); Bool().clean(object())\n"
+            "assert 'numpy' not in sys.modules\n"
+        )
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# -- issue 16.7: hash keys -------------------------------------------------------------
+
+
+class TestHashKeys:
+    @pytest.mark.parametrize("length", [1, 16, 31])
+    def test_short_keys_are_refused(self, length: int) -> None:
+        """A key shorter than 32 bytes is a ConfigurationError naming hash_key."""
+        secret = uuid.uuid4().hex.encode()[:length] if length <= 32 else b""
+        with pytest.raises(ConfigurationError, match="hash_key: must be at least 32 bytes"):
+            make_hash_key(secret)
+
+    @pytest.mark.parametrize(
+        "secret",
+        [
+            "use-SAFELOG_HASH_KEY-from-your-secret-store",
+            "example-only-key-do-not-use-in-prod",
+            "k" * 32,
+            "ab" * 40,
+        ],
+    )
+    def test_documented_and_placeholder_keys_are_refused(self, secret: str) -> None:
+        """The README's and examples' keys, and keys of a few repeated bytes, are refused."""
+        with pytest.raises(ConfigurationError, match="example or placeholder") as info:
+            make_hash_key(secret)
+        assert secret not in str(info.value)
+
+    def test_docs_show_no_usable_key(self) -> None:
+        """No hash_key="..." literal in the README or docs works as a key."""
+        import re
+
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[1]
+        texts = [root / "README.md", *sorted((root / "docs").glob("*.md"))]
+        for path in texts:
+            for literal in re.findall(r'hash_key\s*=\s*"([^"]+)"', path.read_text()):
+                with pytest.raises(ConfigurationError):
+                    make_hash_key(literal)
+
+    def test_a_random_key_is_accepted(self) -> None:
+        """A random 32-byte key works (retention)."""
+        import secrets
+
+        assert make_hash_key(secrets.token_bytes(32)).secret
+        assert make_hash_key(secrets.token_hex(16)).secret

@@ -93,7 +93,7 @@ class NumberedEvents(enum.IntEnum):
 
 
 def _filter(**fields: Kind) -> PolicyFilter:
-    key = make_hash_key(b"k" * 32)
+    key = make_hash_key(b"processors-test-key-" + b"0123456789abcdef")
     return PolicyFilter(FieldPolicy(fields), key, META)
 
 
@@ -318,6 +318,48 @@ class TestEventGuard:
         assert second["function"] == qualname_or_name("TestEventGuard.test_through_the_chain")
         assert account_id not in console.text
 
+
+class TestRecordLineNumbers:
+    """Issue 16.3: a record's line number is a real line of its file, or nothing."""
+
+    @staticmethod
+    def _forged(lineno: object, pathname: str = __file__) -> logging.LogRecord:
+        return logging.makeLogRecord(
+            {
+                "name": __name__,
+                "msg": "forged_line_record",
+                "levelno": logging.ERROR,
+                "levelname": "ERROR",
+                "pathname": pathname,
+                "lineno": lineno,
+            }
+        )
+
+    @pytest.mark.parametrize("lineno", [4111111111111111, 10**9, 0, -5, 2**70])
+    def test_card_number_as_lineno_is_dropped(self, console, lineno: int) -> None:
+        """makeLogRecord({"lineno": 4111111111111111}) does not emit the number."""
+        _configure(console)
+        logging.getLogger(__name__).handle(self._forged(lineno))
+        (rec,) = console.records()
+        assert rec["line"] is None
+        if abs(lineno) > 10**6:
+            assert str(lineno) not in console.text
+
+    def test_line_of_a_file_that_is_not_code_is_dropped(self, console) -> None:
+        """A line number without a source file of code to bound it is dropped."""
+        _configure(console)
+        logging.getLogger(__name__).handle(self._forged(3, "/nonexistent/upload.py"))
+        assert console.records()[0]["line"] is None
+
+    def test_real_line_numbers_are_kept(self, console) -> None:
+        """A real record, and a forged one within the file's length, keep their line."""
+        _configure(console)
+        line = sys._getframe().f_lineno + 1
+        logging.getLogger(__name__).warning("real_line_record")
+        logging.getLogger(__name__).handle(self._forged(12))
+        first, second = console.records()
+        assert first["line"] == line
+        assert second["line"] == 12
 
 class TestJSONLineRenderer:
     @pytest.mark.parametrize(

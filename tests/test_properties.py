@@ -26,7 +26,15 @@ from hypothesis import strategies as st
 import safelog
 
 from safelog.processors import MARKER_EVENT, MARKER_LOGGER
-from strategies import CANARY_RE, VALID_VALUES, content, nested_values, tokens
+from strategies import (
+    CANARY_RE,
+    VALID_VALUES,
+    content,
+    nested_values,
+    runtime_compiled_logging,
+    runtime_pydantic_errors,
+    tokens,
+)
 
 
 POLICY = {
@@ -38,7 +46,7 @@ POLICY = {
     "trace_id": safelog.Uuid(),
     "tenant": safelog.Hashed(),
 }
-KEY = b"property-test-key-0123456789"
+KEY = b"property-test-hash-key-0123456789abcdef"
 # String literals of this module: the only events and logger names that may pass.
 EVENTS = ("page_exported", "export_failed", "Import finished for %s", "user signed in")
 LOGGER_NAMES = ("app.billing", "app.export")
@@ -261,3 +269,44 @@ def test_odd_values_in_declared_fields_become_markers(value: Any) -> None:
     rec = json.loads(sink.lines[0])
     assert rec["page_count"] == "<rejected:int>"
     assert rec["duration_ms"] == "<rejected:float>"
+
+
+class TestCodeTheTeamDidNotWrite:
+    """Issue 16: code compiled at runtime and models built from data vouch for nothing."""
+
+    @given(actions=st.lists(runtime_compiled_logging(), min_size=1, max_size=3))
+    def test_runtime_compiled_logging_calls_leak_nothing(
+        self, actions: list[tuple[Any, str]]
+    ) -> None:
+        """A logging call compiled from customer text emits the marker, never the text."""
+        sink = Sink()
+        _configure(sink)
+        try:
+            for action, _token in actions:
+                action(safelog.get_logger("app.rules"))
+        finally:
+            safelog.shutdown()
+        _assert_no_canary(sink.lines)
+        assert len(sink.lines) == len(actions)
+        for line in sink.lines:
+            rec = json.loads(line)
+            assert rec["event"] == MARKER_EVENT
+            assert rec["function"] is None
+
+    @given(case=runtime_pydantic_errors())
+    def test_runtime_pydantic_models_leak_no_headers(
+        self, case: tuple[BaseException, str]
+    ) -> None:
+        """A runtime model's field names and aliases from data never reach the sink."""
+        exc, _token = case
+        sink = Sink()
+        _configure(sink)
+        try:
+            safelog.get_logger("app.export").error("export_failed", exc_info=exc)
+        finally:
+            safelog.shutdown()
+        _assert_no_canary(sink.lines)
+        (line,) = sink.lines
+        validation = json.loads(line)["error"]["validation"]
+        assert validation["title"] == "SheetRow"
+        assert all(e["loc"] == ["<not-a-field>"] for e in validation["errors"])

@@ -132,11 +132,13 @@ class TestDispatcher:
         assert dispatcher.errors == 2
 
     def test_flush_and_close_reach_every_sink_with_the_timeout(self) -> None:
-        """flush and close pass the timeout on; failures are counted."""
+        """flush and close give every sink what is left of one timeout; failures are counted."""
         good = ListSink()
         dispatcher = Dispatcher((FailingSink(), good))
         dispatcher.flush(1.5)
         dispatcher.close(2.5)
-        assert good.flushed == [1.5]
-        assert good.closed == [2.5]
+        assert len(good.flushed) == 1
+        assert 0 < good.flushed[0] <= 1.5
+        assert len(good.closed) == 1
+        assert 0 < good.closed[0] <= 2.5
         assert dispatcher.errors == 2

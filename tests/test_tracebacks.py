@@ -702,6 +702,62 @@ class TestPydantic:
         assert rec["error"]["validation"]["title"] == "Customer"
         assert_error_shape(rec["error"])
 
+    # Issue 16.1: models built at runtime from data, with a constant title.
+
+    def test_runtime_model_aliases_from_data_are_not_field_names(self) -> None:
+        """create_model("SheetRow", col0=(float, Field(alias=header))): headers never appear."""
+        import pydantic
+
+        headers = [new_canary() for _ in range(3)]
+        fields: dict[str, Any] = {
+            f"col{i}": (float, pydantic.Field(alias=h)) for i, h in enumerate(headers)
+        }
+        sheet_row = pydantic.create_model("SheetRow", **fields)
+        exc = self._catch(lambda: sheet_row.model_validate(dict.fromkeys(headers, "x")))
+        rec = exception_record(exc)
+        assert rec is not None
+        text = json.dumps(rec)
+        for h in headers:
+            assert h not in text
+        assert rec["validation"]["title"] == "SheetRow"
+        assert [e["loc"] for e in rec["validation"]["errors"]] == [[MARKER_LOC]] * 3
+
+    def test_runtime_model_field_names_from_data_are_not_field_names(self) -> None:
+        """create_model("SheetRow", **{header: ...}): the header is no field name."""
+        import pydantic
+
+        header = "h" + uuid.uuid4().hex
+        fields: dict[str, Any] = {header: (int, ...)}
+        sheet_row = pydantic.create_model("SheetRow", **fields)
+        rec = exception_record(self._catch(lambda: sheet_row(**{header: "x"})))
+        assert rec is not None
+        assert header not in json.dumps(rec)
+        assert rec["validation"]["errors"][0]["loc"] == [MARKER_LOC]
+
+    def test_fields_written_in_code_keep_their_names(self) -> None:
+        """Retention: literal aliases, generated aliases and literal create_model fields show."""
+        import pydantic
+
+        from pydantic.alias_generators import to_camel
+
+        class Invite(pydantic.BaseModel):
+            email: str = pydantic.Field(alias="e-mail")
+
+        class Export(pydantic.BaseModel):
+            model_config = pydantic.ConfigDict(alias_generator=to_camel)
+            page_count: int
+
+        row = pydantic.create_model("Row", page_total=(int, ...))
+        locs = [
+            exception_record(self._catch(fn))["validation"]["errors"][0]["loc"]  # type: ignore[index]
+            for fn in (
+                lambda: Invite.model_validate({"e-mail": 1}),
+                lambda: Export.model_validate({"pageCount": "x"}),
+                lambda: row(page_total="x"),
+            )
+        ]
+        assert locs == [["e-mail"], ["pageCount"], ["page_total"]]
+
     def test_pydantic_not_imported(self) -> None:
         """Without pydantic imported, records work and pydantic stays unimported."""
         script = textwrap.dedent(

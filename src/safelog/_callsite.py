@@ -7,7 +7,12 @@ against the literals the compiler put into the calling code object, then
 against every literal of the calling module (so ``EVENT = "x"`` at module
 level and ``log.info(EVENT)`` works). A string built at runtime --
 ``f"user_{account_id}"``, ``"a" + b``, ``tmpl % args`` -- is in neither pool,
-however identifier-like it looks.
+however identifier-like it looks. A module-level constant of another module
+of code, read by name (``from app.events import PAGE_EXPORTED``), passes too.
+
+What counts as a source file and its literals is `_sources`' decision: code
+compiled at runtime from a string, or from a file written while the process
+ran, has no literals that count.
 
 Both pools are computed once and cached; the per-call cost is a frame walk of
 a few hops and one set lookup.
@@ -18,9 +23,10 @@ from __future__ import annotations
 import sys
 import threading
 
-from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
+
+from . import _names, _sources
 
 
 # Frames of these packages are the logging machinery, not the call site.
@@ -28,12 +34,10 @@ _INFRA = ("safelog", "structlog", "logging")
 _INFRA_DOTTED = tuple(p + "." for p in _INFRA)
 
 _code_pools: dict[int, tuple[CodeType, frozenset[str]]] = {}
-_file_pools: dict[str, frozenset[str]] = {}
 _lock = threading.Lock()
 # Bounds keep dynamically generated code (exec in a loop) from growing the
 # caches without limit; clearing only costs a recomputation.
 _MAX_CODE_POOLS = 8192
-_MAX_FILE_POOLS = 2048
 
 _extra_skip: tuple[str, ...] = ()
 _infra_cache: dict[str, bool] = {}
@@ -73,43 +77,21 @@ def find_caller(start: FrameType | None = None) -> FrameType | None:
     return None
 
 
-def _collect(code: CodeType, out: set[str], seen: set[int]) -> None:
-    if id(code) in seen:
-        return
-    seen.add(id(code))
-    stack: list[Any] = list(code.co_consts)
-    while stack:
-        c = stack.pop()
-        t = type(c)
-        if t is str:
-            out.add(c)
-        elif t is tuple or t is frozenset:
-            stack.extend(c)
-        elif t is CodeType:
-            _collect(c, out, seen)
+def code_pool(code: CodeType, globals_: dict[str, Any] | None = None) -> frozenset[str]:
+    """
+    The string literals of one code object (not of nested functions) that
+    are literals of its source file as it is on disk.
 
-
-def _code_literals(code: CodeType) -> frozenset[str]:
-    out: set[str] = set()
-    stack: list[Any] = list(code.co_consts)
-    while stack:
-        c = stack.pop()
-        t = type(c)
-        if t is str:
-            out.add(c)
-        elif t is tuple or t is frozenset:
-            stack.extend(c)
-    return frozenset(out)
-
-
-def code_pool(code: CodeType) -> frozenset[str]:
-    """The string literals of one code object (not of nested functions)."""
+    The constants of a code object alone prove nothing: code compiled at
+    runtime from data (``compile(f"log.info({text!r})", "<rule>", "exec")``,
+    or under a real file's name) carries the data as a constant.
+    """
     hit = _code_pools.get(id(code))
     # The cached entry holds the code object itself, so its id cannot be
     # reused by another object while the entry lives.
     if hit is not None and hit[0] is code:
         return hit[1]
-    pool = _code_literals(code)
+    pool = _sources.code_literals(code) & _sources.file_pool(code.co_filename, globals_)
     with _lock:
         if len(_code_pools) >= _MAX_CODE_POOLS:
             _code_pools.clear()
@@ -120,21 +102,22 @@ def code_pool(code: CodeType) -> frozenset[str]:
 class CodeInfo:
     """What the chain needs to know about one calling code object, cached."""
 
-    __slots__ = ("code", "function", "lines", "module", "pool")
+    __slots__ = ("code", "function", "imported", "lines", "module", "pool")
 
     def __init__(self, frame: FrameType) -> None:
-        from .tracebacks import MARKER_NAME, function_name_of, module_name_of
-
         code = frame.f_code
         self.code = code
-        self.pool = code_pool(code)
+        globals_ = frame.f_globals
+        self.pool = code_pool(code, globals_ if type(globals_) is dict else None)
         # exec'd or generated code can carry any text in __name__ and
-        # co_qualname: a module name is shown only if it is loaded, a function
-        # name only if it is code of its source file (tracebacks checks both).
-        module = module_name_of(frame)
-        self.module: str | None = None if module == MARKER_NAME else module
-        function = function_name_of(frame)
-        self.function: str | None = None if function == MARKER_NAME else function
+        # co_qualname: a module name is shown only if it is a loaded module of
+        # code, a function name only if it is code of its source file.
+        module = _names.module_name_of(frame)
+        self.module: str | None = None if module == _names.MARKER_NAME else module
+        function = _names.function_name_of(frame)
+        self.function: str | None = None if function == _names.MARKER_NAME else function
+        #: Constants of other modules this code logged (`_names.imported_constant`).
+        self.imported: set[str] = set()
         # f_lineno decodes the line table from its start on every access;
         # caching by instruction offset makes repeat call sites cheap.
         self.lines: dict[int, int | None] = {}
@@ -169,42 +152,6 @@ def line_of(frame: FrameType, info: CodeInfo) -> int | None:
     return line
 
 
-def _module_code(filename: str, globals_: dict[str, Any] | None) -> CodeType | None:
-    if globals_ is not None:
-        loader = globals_.get("__loader__")
-        get_code = getattr(loader, "get_code", None)
-        name = globals_.get("__name__")
-        if get_code is not None and type(name) is str:
-            try:
-                code = get_code(name)
-            except Exception:  # noqa: BLE001 -- any loader failure: fall back
-                code = None
-            if isinstance(code, CodeType) and code.co_filename == filename:
-                return code
-    try:
-        source = Path(filename).read_bytes()
-        return compile(source, filename, "exec", dont_inherit=True)
-    except Exception:  # noqa: BLE001 -- no readable source: no module pool
-        return None
-
-
-def file_pool(filename: str, globals_: dict[str, Any] | None = None) -> frozenset[str]:
-    """Every string literal in the module compiled from *filename*."""
-    pool = _file_pools.get(filename)
-    if pool is not None:
-        return pool
-    code = _module_code(filename, globals_)
-    out: set[str] = set()
-    if code is not None:
-        _collect(code, out, set())
-    pool = frozenset(out)
-    with _lock:
-        if len(_file_pools) >= _MAX_FILE_POOLS:
-            _file_pools.clear()
-        _file_pools[filename] = pool
-    return pool
-
-
 def is_code_literal(text: str, frame: FrameType | None, filename: str | None = None) -> bool:
     """
     Whether *text* (an exact `str`) is a literal of the calling code.
@@ -214,11 +161,18 @@ def is_code_literal(text: str, frame: FrameType | None, filename: str | None = N
     """
     if frame is not None:
         info = code_info(frame)
-        if text in info.pool:
+        if text in info.pool or text in info.imported:
             return True
-        return text in file_pool(info.code.co_filename, frame.f_globals)
+        globals_ = frame.f_globals
+        if text in _sources.file_pool(info.code.co_filename, globals_):
+            return True
+        if _names.imported_constant(text, info.code, globals_):
+            if len(info.imported) < 256:
+                info.imported.add(text)
+            return True
+        return False
     if filename:
-        return text in file_pool(filename)
+        return text in _sources.file_pool(filename)
     return False
 
 
@@ -227,58 +181,14 @@ def clear_caches() -> None:
     with _lock:
         _code_pools.clear()
         _code_infos.clear()
-        _file_pools.clear()
-        _file_functions.clear()
-        _file_modules.clear()
-
-
-_file_functions: dict[str, frozenset[str]] = {}
-_file_modules: dict[str, str | None] = {}
-
-
-def file_functions(filename: str | None, globals_: dict[str, Any] | None = None) -> frozenset[str]:
-    """The names (and qualified names) of every function and class in *filename*."""
-    if not filename:
-        return frozenset()
-    names = _file_functions.get(filename)
-    if names is not None:
-        return names
-    code = _module_code(filename, globals_)
-    found: set[str] = {"<module>"}
-    stack: list[Any] = [code] if code is not None else []
-    while stack:
-        c = stack.pop()
-        found.add(c.co_name)
-        found.add(getattr(c, "co_qualname", c.co_name))
-        stack.extend(x for x in c.co_consts if type(x) is CodeType)
-    names = frozenset(found)
-    with _lock:
-        if len(_file_functions) >= _MAX_FILE_POOLS:
-            _file_functions.clear()
-        _file_functions[filename] = names
-    return names
-
-
-def module_for_file(filename: str) -> str | None:
-    """The name of the loaded module compiled from *filename*, if any."""
-    if filename in _file_modules:
-        return _file_modules[filename]
-    found = None
-    for name, mod in list(sys.modules.items()):
-        if getattr(mod, "__file__", None) == filename:
-            found = name
-            break
-    with _lock:
-        if len(_file_modules) >= _MAX_FILE_POOLS:
-            _file_modules.clear()
-        _file_modules[filename] = found
-    return found
+    _names.clear_caches()
+    _sources.clear_caches()
 
 
 def is_module_literal(text: str, module: object) -> bool:
-    """Whether *text* is a string literal in the source of loaded *module*."""
+    """Whether *text* is a string literal in the source of loaded module of code *module*."""
     mod = sys.modules.get(module) if type(module) is str else None
     filename = getattr(mod, "__file__", None)
-    if type(filename) is not str:
+    if type(filename) is not str or not _sources.is_code_module(mod):
         return False
-    return text in file_pool(filename, getattr(mod, "__dict__", None))
+    return text in _sources.file_pool(filename, getattr(mod, "__dict__", None))

@@ -17,6 +17,9 @@ structlog's filtering logger, each for the promise:
 from __future__ import annotations
 
 import logging
+import os
+import re
+import socket
 import sys
 import threading
 
@@ -24,12 +27,23 @@ from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, ClassVar
 
+import structlog
+
 from structlog import BoundLoggerBase
 
-from . import _callsite
-from ._sinks import Dispatcher
-from .processors import add_timestamp, render_json_line
-from .tracebacks import qualified_type_name
+from . import _callsite, _state
+from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
+from ._sinks import ConsoleSink, Dispatcher, Sink
+from .policy import FieldPolicy, HashKey
+from .processors import (
+    EventGuard,
+    ExceptionSanitizer,
+    JSONLineRenderer,
+    PolicyFilter,
+    add_timestamp,
+    render_json_line,
+)
+from ._names import qualified_type_name
 
 
 __all__ = ["Chain", "SafeBoundLogger", "SinkLogger", "make_bound_logger_class"]
@@ -43,7 +57,15 @@ Processor = Callable[[Any, str, dict[str, Any]], Any]
 class Chain:
     """The configured processors plus the dispatcher they feed."""
 
-    __slots__ = ("active", "dispatcher", "internal_errors", "metadata", "min_level", "processors")
+    __slots__ = (
+        "active",
+        "dispatcher",
+        "internal_errors",
+        "metadata",
+        "min_level",
+        "processors",
+        "reduced",
+    )
 
     def __init__(
         self,
@@ -55,6 +77,8 @@ class Chain:
         self.dispatcher = dispatcher
         self.metadata = metadata
         self.internal_errors = 0
+        #: Records processed without their fields at the recursion limit.
+        self.reduced = 0
         #: False once `safelog.shutdown` retired this chain: loggers still
         #: holding it (bound before a reconfigure) use the current one.
         self.active = True
@@ -68,6 +92,10 @@ class Chain:
             for proc in self.processors:
                 result = proc(logger, method_name, result)
             line = result if type(result) is str else self.fallback_line(method_name, None)
+        except RecursionError:
+            # Near the recursion limit. If even this fails, the RecursionError
+            # reaches the level method, which retries with headroom.
+            line = self.reduced_line(logger, method_name, event_dict)
         except BaseException as exc:
             # A hostile __eq__ can raise any BaseException subclass; only the
             # interpreter's own control flow passes through.
@@ -75,6 +103,29 @@ class Chain:
                 raise
             line = self.fallback_line(method_name, exc)
         self.dispatcher.emit(line)
+
+    def reduced_line(self, logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
+        """
+        The record with its event and call site only: every other key is
+        dropped and counted (as positional arguments are), for a record that
+        cannot be processed whole at the recursion limit.
+        """
+        self.reduced += 1
+        dropped = tuple(k for k in event_dict if k != "event")
+        reduced: dict[str, Any] = {"event": event_dict.get("event")}
+        if dropped:
+            reduced["positional_args"] = dropped
+        try:
+            result: Any = reduced
+            for proc in self.processors:
+                result = proc(logger, method_name, result)
+        except RecursionError:
+            raise
+        except BaseException as exc:
+            if issubclass(type(exc), _PASS_THROUGH):
+                raise
+            return self.fallback_line(method_name, exc)
+        return result if type(result) is str else self.fallback_line(method_name, None)
 
     def fallback_line(self, method_name: str, exc: BaseException | None) -> str:
         """A record built only from trusted parts, for when a stage failed."""
@@ -93,23 +144,75 @@ class Chain:
             return '{"event":"<safelog-internal-error>"}'
 
 
-_LEVEL_NAMES = frozenset({"debug", "info", "warning", "error", "critical"})
+_LEVEL_NAMES = RECORD_LEVELS
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
-_LEVEL_NO = {
-    "debug": logging.DEBUG,
-    "info": logging.INFO,
-    "warning": logging.WARNING,
-    "error": logging.ERROR,
-    "critical": logging.CRITICAL,
-}
+_LEVEL_NO = {name: number for number, name in LEVELS}
 
 
-def _no_current_chain() -> Chain:  # pragma: no cover -- replaced by _config at import
-    raise RuntimeError
+def current_chain() -> Chain:
+    """The chain of the current configuration; before `configure`, the safe default."""
+    return _state.current_chain(build_fallback)
 
 
-#: Returns the chain of the current configuration; set by `_config`.
-current_chain: Callable[[], Chain] = _no_current_chain
+def build_state(
+    *,
+    policy: FieldPolicy,
+    key: HashKey | None,
+    sinks: tuple[Sink, ...],
+    metadata: dict[str, Any],
+    level: int,
+    generation: int,
+) -> _state.State:
+    """A configuration's chain: context, policy, event guard, exception, JSON line."""
+    policy_filter = PolicyFilter(policy, key, metadata)
+    processors: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        policy_filter,
+        EventGuard(),
+        ExceptionSanitizer(),
+        JSONLineRenderer(),
+    ]
+    chain = Chain(processors, Dispatcher(sinks), metadata)
+    chain.min_level = level
+    return _state.State(
+        chain=chain,
+        policy_filter=policy_filter,
+        wrapper_class=bound_logger_class(level),
+        policy=policy,
+        level=level,
+        generation=generation,
+    )
+
+
+_NAME = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
+
+
+def infrastructure_metadata(service: str, environment: str | None) -> dict[str, Any]:
+    """service, environment, host and pid: the metadata every record carries."""
+    meta: dict[str, Any] = {"service": service}
+    if environment is not None:
+        meta["environment"] = environment
+    try:
+        host = socket.gethostname()
+    except OSError:
+        host = None
+    # Infrastructure metadata is trusted, but is still checked for shape so
+    # nothing odd in the environment can forge a record.
+    meta["host"] = host if host and _NAME.match(host) else None
+    meta["pid"] = os.getpid()
+    return meta
+
+
+def build_fallback() -> _state.State:
+    """The safe default before `configure`: no fields declared, JSON lines on stderr."""
+    return build_state(
+        policy=FieldPolicy(),
+        key=None,
+        sinks=(ConsoleSink(None),),
+        metadata=infrastructure_metadata("unconfigured", None),
+        level=logging.INFO,
+        generation=0,
+    )
 
 
 def chain_of(logger: object) -> Chain:
@@ -208,6 +311,8 @@ def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
             if _LEVEL_NO.get(method_name, logging.INFO) < chain.min_level:
                 return
         origin = (getattr(logger, "name", None), frame)  # a CallOrigin
+    except RecursionError:
+        raise  # the level method retries with headroom
     except BaseException as exc:
         if issubclass(type(exc), _PASS_THROUGH):
             raise
@@ -228,15 +333,6 @@ async def _anop(self: Any, event: Any = None, /, *args: Any, **kw: Any) -> None:
     return None
 
 
-_LEVELS: tuple[tuple[int, str], ...] = (
-    (logging.DEBUG, "debug"),
-    (logging.INFO, "info"),
-    (logging.WARNING, "warning"),
-    (logging.ERROR, "error"),
-    (logging.CRITICAL, "critical"),
-)
-
-
 def _coerce_level(level: object) -> int:
     """An int level, a level name, or -- for anything else -- INFO: never lose the record."""
     if type(level) is int:
@@ -244,27 +340,6 @@ def _coerce_level(level: object) -> int:
     if type(level) is str:
         return NAME_TO_LEVEL.get(level.upper(), logging.INFO)
     return logging.INFO
-
-
-#: Level names safelog understands (in configure() and log()), upper case.
-NAME_TO_LEVEL = {
-    "DEBUG": logging.DEBUG,
-    "INFO": logging.INFO,
-    "WARNING": logging.WARNING,
-    "WARN": logging.WARNING,
-    "ERROR": logging.ERROR,
-    "CRITICAL": logging.CRITICAL,
-    "FATAL": logging.CRITICAL,
-}
-
-
-def _level_name(level: int) -> str:
-    name = "critical"
-    for lvl, n in _LEVELS:
-        if level <= lvl:
-            return n
-        name = n
-    return name
 
 
 def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
@@ -276,16 +351,39 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             return _nop, _anop
 
         def meth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            _emit(self, name, event, args, kw, _getframe(1))
+            try:
+                _emit(self, name, event, args, kw, _getframe(1))
+            except RecursionError:
+                # Called near the recursion limit: no Python call can be made
+                # from here, so the limit is raised inline (builtins take no
+                # frame) for this one record, and the record processed again.
+                limit = _getrecursionlimit()
+                _setrecursionlimit(limit + HEADROOM)
+                try:
+                    _emit(self, name, event, args, kw, _getframe(1))
+                except RecursionError:
+                    _lost_at_limit.append(1)
+                finally:
+                    _setrecursionlimit(limit)
 
         async def ameth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            _emit(self, name, event, args, kw, _getframe(1))
+            try:
+                _emit(self, name, event, args, kw, _getframe(1))
+            except RecursionError:
+                limit = _getrecursionlimit()
+                _setrecursionlimit(limit + HEADROOM)
+                try:
+                    _emit(self, name, event, args, kw, _getframe(1))
+                except RecursionError:
+                    _lost_at_limit.append(1)
+                finally:
+                    _setrecursionlimit(limit)
 
         meth.__name__ = name
         ameth.__name__ = "a" + name
         return meth, ameth
 
-    for level, name in _LEVELS:
+    for level, name in LEVELS:
         ns[name], ns["a" + name] = make(level, name)
     ns["warn"], ns["awarn"] = ns["warning"], ns["awarning"]
     ns["fatal"], ns["afatal"] = ns["critical"], ns["acritical"]
@@ -295,13 +393,33 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
 
         def exception(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
             kw.setdefault("exc_info", True)
-            _emit(self, "error", event, args, kw, _getframe(1))
+            try:
+                _emit(self, "error", event, args, kw, _getframe(1))
+            except RecursionError:
+                limit = _getrecursionlimit()
+                _setrecursionlimit(limit + HEADROOM)
+                try:
+                    _emit(self, "error", event, args, kw, _getframe(1))
+                except RecursionError:
+                    _lost_at_limit.append(1)
+                finally:
+                    _setrecursionlimit(limit)
 
         async def aexception(
             self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any
         ) -> None:
             kw.setdefault("exc_info", True)
-            _emit(self, "error", event, args, kw, _getframe(1))
+            try:
+                _emit(self, "error", event, args, kw, _getframe(1))
+            except RecursionError:
+                limit = _getrecursionlimit()
+                _setrecursionlimit(limit + HEADROOM)
+                try:
+                    _emit(self, "error", event, args, kw, _getframe(1))
+                except RecursionError:
+                    _lost_at_limit.append(1)
+                finally:
+                    _setrecursionlimit(limit)
 
         ns["exception"], ns["aexception"] = exception, aexception
     else:  # pragma: no cover -- min_level above ERROR
@@ -313,7 +431,17 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
-        _emit(self, _level_name(lvl), event, args, kw, _getframe(1))
+        try:
+            _emit(self, level_name(lvl), event, args, kw, _getframe(1))
+        except RecursionError:
+            limit = _getrecursionlimit()
+            _setrecursionlimit(limit + HEADROOM)
+            try:
+                _emit(self, level_name(lvl), event, args, kw, _getframe(1))
+            except RecursionError:
+                _lost_at_limit.append(1)
+            finally:
+                _setrecursionlimit(limit)
 
     async def alog(
         self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
@@ -321,7 +449,17 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
-        _emit(self, _level_name(lvl), event, args, kw, _getframe(1))
+        try:
+            _emit(self, level_name(lvl), event, args, kw, _getframe(1))
+        except RecursionError:
+            limit = _getrecursionlimit()
+            _setrecursionlimit(limit + HEADROOM)
+            try:
+                _emit(self, level_name(lvl), event, args, kw, _getframe(1))
+            except RecursionError:
+                _lost_at_limit.append(1)
+            finally:
+                _setrecursionlimit(limit)
 
     ns["log"], ns["alog"] = log, alog
     return type(
@@ -330,10 +468,22 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
 
 
 _getframe = sys._getframe
+_getrecursionlimit = sys.getrecursionlimit
+_setrecursionlimit = sys.setrecursionlimit
+#: Frames added to the recursion limit for one record logged at the limit.
+HEADROOM = 400
+#: Records that failed even with that headroom (one entry each; a list, as
+#: appending takes no Python frame).
+_lost_at_limit: list[int] = []
+
+
+def lost_at_recursion_limit() -> int:
+    """How many records could not be processed even with `HEADROOM` more frames."""
+    return len(_lost_at_limit)
 find_caller = _callsite.find_caller
 is_infra = _callsite.is_infra
 _classes: dict[int, type[SafeBoundLogger]] = {}
-_classes_lock = threading.Lock()
+_classes_lock = threading.RLock()
 
 
 def bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
@@ -342,3 +492,39 @@ def bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         if cls is None:
             cls = _classes[min_level] = make_bound_logger_class(min_level)
         return cls
+
+
+class StructlogFactory:
+    """structlog's logger factory: every structlog logger feeds a safelog chain."""
+
+    __slots__ = ("chain",)
+
+    def __init__(self, chain: Chain | None) -> None:
+        #: None: whatever configuration is current at each call.
+        self.chain = chain
+
+    def __call__(self, *args: Any) -> SinkLogger:
+        name = args[0] if args and type(args[0]) is str else None
+        return SinkLogger(name, self.chain)
+
+
+def install_structlog_defaults() -> None:
+    """
+    Point structlog at safelog, unless the service configured structlog itself.
+
+    ``log = structlog.get_logger().bind(...)`` at module level runs before
+    `configure`; without this, such a logger keeps structlog's default
+    chain (a console renderer on stdout, every value included) for good.
+    Its wrapped logger has no chain of its own, so every call goes to the
+    chain that is current then: the safe default before `configure`, the
+    configured one after.
+    """
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[],
+        wrapper_class=bound_logger_class(logging.DEBUG),
+        logger_factory=StructlogFactory(None),
+        context_class=dict,
+        cache_logger_on_first_use=False,
+    )

@@ -1,47 +1,49 @@
 """
-`configure` / `shutdown`: the one place that holds global state.
+`configure` / `shutdown`: apply resolved options, and undo them.
 
-`configure` validates everything up front (a wrong option is an error here,
-never at log time), freezes the policy, builds the chain, points structlog
-and the root stdlib logger at it, and checks that nothing bypasses it.
-`shutdown` flushes every sink and puts logging back as it was.
+`configure` resolves and validates every option first (`_options`: a wrong
+option is an error here, never at log time), then builds the chain, points
+structlog and the root stdlib logger at it, installs the hooks and the
+process-lifetime handling (`_lifecycle`), and makes it current (`_state`).
+`shutdown` flushes first, then puts everything back as it was.
 """
 
 from __future__ import annotations
 
-import atexit
-import base64
-import binascii
+import contextlib
+import inspect
 import logging
 import os
-import re
-import socket
 import sys
-import threading
-import weakref
+import time
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks
-from . import _chain as _chain_module
-from ._chain import Chain, Processor, SafeBoundLogger, SinkLogger, bound_logger_class
-from ._sinks import ConsoleSink, Dispatcher, Sink
-from .policy import ConfigurationError, FieldPolicy, HashKey, Kind, make_hash_key
-from .processors import (
-    EventGuard,
-    ExceptionSanitizer,
-    JSONLineRenderer,
-    PolicyFilter,
+from . import _callsite, _hooks, _lifecycle, _options, _state
+from ._chain import (
+    SafeBoundLogger,
+    SinkLogger,
+    StructlogFactory,
+    build_fallback,
+    build_state,
+    infrastructure_metadata,
+    lost_at_recursion_limit,
 )
-from .stdlib import SafelogHandler
+from ._sinks import ConsoleSink, Dispatcher, Sink
+from .errors import ConfigurationError
+from .policy import FieldPolicy, Kind
+from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers
 
 
 __all__ = [
+    "BoundLogger",
+    "Problem",
+    "SinkFactory",
     "configure",
+    "current_state",
     "get_logger",
     "is_configured",
     "self_check",
@@ -49,234 +51,255 @@ __all__ = [
     "stats",
 ]
 
-_SERVICE = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
-_LEVELS = _chain_module.NAME_TO_LEVEL
-_TRUE = frozenset({"1", "true", "yes", "on", "stderr"})
-_FALSE = frozenset({"0", "false", "no", "off", "none", ""})
-_DEFAULT_SHUTDOWN_TIMEOUT = 5.0
-
 ForeignHandlers = Literal["error", "detach"]
 
 
 class SinkFactory(Protocol):
-    """What ``cloudwatch=`` accepts: something that makes a sink at configure."""
+    """
+    What ``cloudwatch=`` accepts: something that makes a sink at configure.
 
-    def create_sink(self, metadata: Mapping[str, Any]) -> Sink: ...
+    *report* hands a finished JSON line (a loss record, say) to the other
+    sinks, so a sink can say it lost records without writing to itself.
+    """
 
-
-@dataclass
-class _SavedLogging:
-    root_handlers: list[logging.Handler]
-    root_level: int
-    last_resort: logging.Handler | None
-    detached: list[tuple[logging.Logger, list[logging.Handler], bool]] = field(default_factory=list)
+    def create_sink(self, metadata: Mapping[str, Any], *, report: Callable[[str], None]) -> Sink: ...
 
 
-@dataclass
-class _State:
-    chain: Chain
-    policy_filter: PolicyFilter
-    wrapper_class: type[SafeBoundLogger]
-    policy: FieldPolicy
-    level: int
-    generation: int
-    handler: SafelogHandler | None = None
-    saved: _SavedLogging | None = None
-    saved_structlog: dict[str, Any] | None = None
-    on_shutdown: list[Callable[[], None]] = field(default_factory=list)
-    shutdown_timeout: float = _DEFAULT_SHUTDOWN_TIMEOUT
+# -- configure ---------------------------------------------------------------
 
 
-_lock = threading.RLock()
-_state: _State | None = None
-_fallback: _State | None = None
-_generation = 0
-
-
-# -- options ---------------------------------------------------------------
-
-
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value if value is not None and value.strip() != "" else None
-
-
-def _resolve_level(level: str | int | None, default: object = None) -> int:
-    if level is None:
-        level = _env("SAFELOG_LEVEL") or default or "INFO"  # type: ignore[assignment]
-    if isinstance(level, bool):
-        msg = "level: must be a level name such as 'INFO' or a logging level int"
-        raise ConfigurationError(msg)
-    if isinstance(level, int):
-        if level not in _LEVELS.values():
-            msg = "level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
-            raise ConfigurationError(msg)
-        return level
-    if isinstance(level, str) and level.strip().upper() in _LEVELS:
-        return _LEVELS[level.strip().upper()]
-    msg = "level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
-    raise ConfigurationError(msg)
-
-
-def _resolve_name(value: str | None, env: str, option: str, default: object) -> str | None:
-    if value is None:
-        value = _env(env) or default  # type: ignore[assignment]
-    if value is None:
-        return None
-    if not isinstance(value, str) or not _SERVICE.match(value):
-        msg = f"{option}: must be 1 to 64 characters from [A-Za-z0-9._:-]"
-        raise ConfigurationError(msg)
-    return value
-
-
-def _resolve_console(console: bool | IO[str] | None) -> Sink | None:
-    if console is None:
-        raw = _env("SAFELOG_CONSOLE")
-        if raw is None or raw.strip().lower() in _TRUE:
-            console = True
-        elif raw.strip().lower() == "stdout":
-            return ConsoleSink(sys.stdout)
-        elif raw.strip().lower() in _FALSE:
-            console = False
-        else:
-            msg = "SAFELOG_CONSOLE: must be true, false or stdout"
-            raise ConfigurationError(msg)
-    if console is True:
-        return ConsoleSink(None)
-    if console is False:
-        return None
-    if callable(getattr(console, "write", None)):
-        return ConsoleSink(console)
-    msg = "console: must be True, False or a text stream"
-    raise ConfigurationError(msg)
-
-
-def _decode_key(raw: str) -> bytes:
-    # "base64:..." and "hex:..." let a binary key live in an env var.
-    try:
-        if raw.startswith("base64:"):
-            return base64.b64decode(raw[7:], validate=True)
-        if raw.startswith("hex:"):
-            return bytes.fromhex(raw[4:])
-    except (binascii.Error, ValueError):
-        msg = "SAFELOG_HASH_KEY: the base64:/hex: value does not decode"
-        raise ConfigurationError(msg) from None
-    return raw.encode("utf-8")
-
-
-def _resolve_key(hash_key: bytes | str | None, key_id: str | None) -> HashKey | None:
-    if key_id is None:
-        key_id = _env("SAFELOG_HASH_KEY_ID")
-    if hash_key is None:
-        raw = _env("SAFELOG_HASH_KEY")
-        if raw is None:
-            return None
-        return make_hash_key(_decode_key(raw), key_id)
-    return make_hash_key(hash_key, key_id)
-
-
-def _resolve_policy(fields: object) -> FieldPolicy:
-    if fields is None:
-        return FieldPolicy()
-    if isinstance(fields, FieldPolicy):
-        return fields
-    if not isinstance(fields, Mapping):
-        msg = "fields: must be a mapping of field name to safelog kind"
-        raise ConfigurationError(msg)
-    return FieldPolicy(fields)
-
-
-# -- building ----------------------------------------------------------------
-
-
-def _build(
+def configure(  # noqa: PLR0913 -- the documented keyword options
     *,
-    policy: FieldPolicy,
-    key: HashKey | None,
-    sinks: tuple[Sink, ...],
-    metadata: dict[str, Any],
-    level: int,
-    generation: int,
-) -> _State:
-    policy_filter = PolicyFilter(policy, key, metadata)
-    processors: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
-        policy_filter,
-        EventGuard(),
-        ExceptionSanitizer(),
-        JSONLineRenderer(),
-    ]
-    chain = Chain(processors, Dispatcher(sinks), metadata)
-    chain.min_level = level
-    return _State(
-        chain=chain,
-        policy_filter=policy_filter,
-        wrapper_class=bound_logger_class(level),
-        policy=policy,
-        level=level,
-        generation=generation,
-    )
+    service: str | None = None,
+    fields: Mapping[str, Kind] | FieldPolicy | None = None,
+    console: bool | IO[str] | None = None,
+    cloudwatch: SinkFactory | None = None,
+    sinks: Iterable[Sink] = (),
+    level: str | int | None = None,
+    hash_key: bytes | str | None = None,
+    hash_key_id: str | None = None,
+    environment: str | None = None,
+    capture_stdlib: bool = True,
+    foreign_handlers: ForeignHandlers | None = None,
+    skip_modules: Iterable[str] = (),
+    shutdown_timeout: float | None = None,
+    pyproject: str | os.PathLike[str] | bool = False,
+    hooks: bool | Iterable[str] = True,
+    handle_sigterm: bool = True,
+) -> None:
+    """
+    Configure safelog once, at startup.
+
+    *sinks* adds destinations of your own (see `safelog.Sink`): each gets
+    every finished, sanitized line, after the console and CloudWatch.
+
+    *hooks* installs safelog's crash and warning hooks: True for all, False
+    for none, or names from ``"excepthook"``, ``"threading"``,
+    ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
+
+    *handle_sigterm*: when SIGTERM still has its default action, flush every
+    sink within *shutdown_timeout* on SIGTERM, then end as SIGTERM would.
+
+    Every option may also come from a ``SAFELOG_*`` environment variable
+    (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
+    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``), and
+    with *pyproject* (``True`` to search from the current directory, or a
+    path) the fields and plain options from ``[tool.safelog]``. Precedence:
+    explicit argument, then environment, then the file, then the default
+    (``foreign_handlers="error"``, ``shutdown_timeout=5``).
+
+    Raises:
+        ConfigurationError: an option is wrong, or safelog is already
+            configured (call `shutdown` first). The message names the
+            option, never a value.
+    """
+    args = dict(locals())
+    intercept = _state.interceptor()
+    if intercept is not None:
+        intercept(args)
+    with _state.changing():
+        if _state.current() is not None:
+            msg = "safelog is already configured; call safelog.shutdown() before configuring again"
+            raise ConfigurationError(msg)
+        extra = _check_sinks(sinks)
+        _check_factory(cloudwatch)
+        if type(handle_sigterm) is not bool:
+            msg = "handle_sigterm: must be True or False"
+            raise ConfigurationError(msg)
+        opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
+        _apply(opts, cloudwatch, extra, handle_sigterm=handle_sigterm)
 
 
-def _metadata(service: str, environment: str | None) -> dict[str, Any]:
-    meta: dict[str, Any] = {"service": service}
-    if environment is not None:
-        meta["environment"] = environment
+_RESOLVED = frozenset(
+    {
+        "service",
+        "fields",
+        "console",
+        "level",
+        "hash_key",
+        "hash_key_id",
+        "environment",
+        "capture_stdlib",
+        "foreign_handlers",
+        "skip_modules",
+        "shutdown_timeout",
+        "pyproject",
+        "hooks",
+    }
+)
+
+
+def _check_sinks(sinks: object) -> tuple[Sink, ...]:
+    if isinstance(sinks, (str, bytes)) or not isinstance(sinks, Iterable):
+        msg = "sinks: must be a list of sinks (objects with write, flush and close)"
+        raise ConfigurationError(msg)
+    out = tuple(sinks)
+    for sink in out:
+        if isinstance(sink, type) or not all(
+            callable(getattr(sink, m, None)) for m in ("write", "flush", "close")
+        ):
+            msg = (
+                "sinks: each sink must be an instance with write(line), flush(timeout) "
+                "and close(timeout); see safelog.Sink"
+            )
+            raise ConfigurationError(msg)
+    return out
+
+
+def _check_factory(cloudwatch: object) -> None:
+    if cloudwatch is None:
+        return
+    if isinstance(cloudwatch, type):
+        msg = (
+            "cloudwatch: got a class; pass an instance, "
+            "e.g. cloudwatch=safelog.CloudWatch(log_group=...)"
+        )
+        raise ConfigurationError(msg)
+    if not callable(getattr(cloudwatch, "create_sink", None)):
+        msg = "cloudwatch: must be a safelog.CloudWatch(...) instance or None"
+        raise ConfigurationError(msg)
+
+
+def _console_sink(choice: _options.ConsoleChoice) -> Sink | None:
+    if choice is True:
+        return ConsoleSink(None)
+    if choice is False:
+        return None
+    if choice == "stdout":
+        return ConsoleSink(sys.stdout)
+    return ConsoleSink(cast("IO[str]", choice))
+
+
+def _make_sinks(
+    opts: _options.Options,
+    cloudwatch: SinkFactory | None,
+    extra: tuple[Sink, ...],
+    metadata: Mapping[str, Any],
+) -> tuple[tuple[Sink, ...], Callable[[Dispatcher], None]]:
+    """The sinks in order, and the function that tells a reporting sink its dispatcher."""
+    sinks: list[Sink] = []
+    console = _console_sink(opts.console)
+    if console is not None:
+        sinks.append(console)
+    holder: list[Dispatcher] = []
+    if cloudwatch is not None:
+        made: list[Sink] = []
+
+        def report(line: str) -> None:
+            # A sink's own loss record goes to the *other* sinks.
+            if holder and made:
+                holder[0].emit_except(made[0], line)
+
+        made.append(_create_sink(cloudwatch, dict(metadata), report))
+        sinks.append(made[0])
+    sinks.extend(extra)
+    return tuple(sinks), holder.append
+
+
+def _create_sink(
+    factory: SinkFactory, metadata: dict[str, Any], report: Callable[[str], None]
+) -> Sink:
+    # No network here: the sink connects on its first send. Factories
+    # written before `report` existed take the metadata alone.
     try:
-        host = socket.gethostname()
-    except OSError:
-        host = None
-    # Infrastructure metadata is trusted, but is still checked for shape so
-    # nothing odd in the environment can forge a record.
-    meta["host"] = host if host and _SERVICE.match(host) else None
-    meta["pid"] = os.getpid()
-    return meta
+        accepts = "report" in inspect.signature(factory.create_sink).parameters
+    except (TypeError, ValueError):
+        accepts = False
+    if accepts:
+        return factory.create_sink(metadata, report=report)
+    return cast("Any", factory).create_sink(metadata)  # type: ignore[no-any-return]
 
 
-def _is_ours(handler: logging.Handler) -> bool:
-    return isinstance(handler, SafelogHandler)
+def _apply(
+    opts: _options.Options,
+    cloudwatch: SinkFactory | None,
+    extra: tuple[Sink, ...],
+    *,
+    handle_sigterm: bool,
+) -> None:
+    """Build and install the configuration *opts* describes (under `_state.changing`)."""
+    # SIGTERM first: a sink made below must find it taken (the CloudWatch
+    # sink installs its own handler only where SIGTERM has its default).
+    sigterm = handle_sigterm and getattr(cloudwatch, "handle_sigterm", True) is not False
+    if sigterm:
+        _lifecycle.install_sigterm()
+    try:
+        _build_and_install(opts, cloudwatch, extra)
+    except BaseException:
+        _lifecycle.restore_sigterm()
+        raise
 
 
-def _bypassing_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
-    """Handlers that would see stdlib records before safelog's chain."""
-    found: list[tuple[logging.Logger, logging.Handler]] = []
-    loggers: list[logging.Logger] = [logging.getLogger()]
-    loggers.extend(
-        obj
-        for obj in list(logging.Logger.manager.loggerDict.values())
-        if isinstance(obj, logging.Logger)
+def _build_and_install(
+    opts: _options.Options, cloudwatch: SinkFactory | None, extra: tuple[Sink, ...]
+) -> None:
+    metadata = infrastructure_metadata(opts.service, opts.environment)
+    sinks, give_dispatcher = _make_sinks(opts, cloudwatch, extra, metadata)
+    state = build_state(
+        policy=opts.policy,
+        key=opts.key,
+        sinks=sinks,
+        metadata=metadata,
+        level=opts.level,
+        generation=_state.next_generation(),
     )
-    found.extend(
-        (lg, h)
-        for lg in loggers
-        for h in list(lg.handlers)
-        if not _is_ours(h) and not isinstance(h, logging.NullHandler)
+    give_dispatcher(state.chain.dispatcher)
+    state.shutdown_timeout = opts.shutdown_timeout
+    if opts.capture_stdlib:
+        handler = SafelogHandler(state.chain, opts.level)
+        try:
+            state.saved = _take_over_logging(handler, opts.level, opts.foreign_handlers)
+        except ConfigurationError:
+            state.chain.dispatcher.close(0.1)
+            raise
+        state.handler = handler
+    _callsite.set_skipped_modules(opts.skip_modules)
+    state.saved_structlog = structlog.get_config()
+    structlog.configure(
+        processors=cast("Any", list(state.chain.processors)),
+        wrapper_class=state.wrapper_class,
+        logger_factory=StructlogFactory(state.chain),
+        context_class=dict,
+        cache_logger_on_first_use=False,
     )
-    return found
-
-
-def _describe(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
-    # Logger names can be built at runtime; only module names are shown.
-    parts = []
-    for lg, h in pairs:
-        name = lg.name if (lg.name in sys.modules or lg.name == "root") else "<logger>"
-        parts.append(f"{type(h).__module__}.{type(h).__qualname__} on {name}")
-    return ", ".join(sorted(set(parts)))
+    state.on_shutdown.append(_hooks.install(opts.hooks))
+    _state.install(state)
+    _lifecycle.on_configure(opts.shutdown_timeout)
 
 
 def _take_over_logging(
     handler: SafelogHandler, level: int, foreign: ForeignHandlers
-) -> _SavedLogging:
+) -> _state.SavedLogging:
     root = logging.getLogger()
-    bypass = [(lg, h) for lg, h in _bypassing_handlers() if lg is not root]
+    bypass = [(lg, h) for lg, h in bypassing_handlers() if lg is not root]
     if bypass and foreign == "error":
         msg = (
             "stdlib handlers would bypass safelog's chain: "
-            f"{_describe(bypass)}. Remove them, or pass "
+            f"{describe_handlers(bypass)}. Remove them, or pass "
             "foreign_handlers='detach' to detach them until shutdown()"
         )
         raise ConfigurationError(msg)
-    saved = _SavedLogging(
+    saved = _state.SavedLogging(
         root_handlers=list(root.handlers),
         root_level=root.level,
         last_resort=logging.lastResort,
@@ -298,7 +321,7 @@ def _take_over_logging(
     return saved
 
 
-def _restore_logging(state: _State) -> None:
+def _restore_logging(state: _state.State) -> None:
     saved = state.saved
     if saved is None:
         return
@@ -312,215 +335,96 @@ def _restore_logging(state: _State) -> None:
         lg.propagate = propagate
 
 
-# -- public API --------------------------------------------------------------
-
-
-def configure(
-    *,
-    service: str | None = None,
-    fields: Mapping[str, Kind] | FieldPolicy | None = None,
-    console: bool | IO[str] | None = None,
-    cloudwatch: SinkFactory | None = None,
-    level: str | int | None = None,
-    hash_key: bytes | str | None = None,
-    hash_key_id: str | None = None,
-    environment: str | None = None,
-    capture_stdlib: bool = True,
-    foreign_handlers: ForeignHandlers = "error",
-    skip_modules: Iterable[str] = (),
-    shutdown_timeout: float | None = None,
-    pyproject: str | os.PathLike[str] | bool = False,
-    hooks: bool | Iterable[str] = True,
-) -> None:
-    """
-    Configure safelog once, at startup.
-
-    *hooks* installs safelog's crash and warning hooks: True for all, False
-    for none, or names from ``"excepthook"``, ``"threading"``,
-    ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
-
-    Every option may also come from a ``SAFELOG_*`` environment variable
-    (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
-    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``), and
-    with *pyproject* (``True`` to search from the current directory, or a
-    path) the fields and plain options from ``[tool.safelog]``. Precedence:
-    explicit argument, then environment, then the file, then the default.
-
-    Raises:
-        ConfigurationError: an option is wrong, or safelog is already
-            configured (call `shutdown` first). The message names the
-            option, never a value.
-    """
-    global _state, _generation  # noqa: PLW0603
-    with _lock:
-        if _state is not None:
-            msg = "safelog is already configured; call safelog.shutdown() before configuring again"
-            raise ConfigurationError(msg)
-        file_options: Mapping[str, Any] = {}
-        if pyproject is not False:
-            from . import _pyproject
-
-            found = _pyproject.load(None if pyproject is True else pyproject)
-            if found is None:
-                msg = "pyproject: no pyproject.toml with a [tool.safelog] table was found"
-                raise ConfigurationError(msg)
-            file_options = found.options
-            if fields is None:
-                fields = found.fields
-            if console is None and "console" in file_options and _env("SAFELOG_CONSOLE") is None:
-                console = file_options["console"]
-            if foreign_handlers == "error":
-                foreign_handlers = file_options.get("foreign_handlers", "error")
-            if shutdown_timeout is None:
-                shutdown_timeout = file_options.get("shutdown_timeout")
-        if shutdown_timeout is None:
-            shutdown_timeout = _DEFAULT_SHUTDOWN_TIMEOUT
-        svc = _resolve_name(service, "SAFELOG_SERVICE", "service", file_options.get("service"))
-        if svc is None:
-            msg = "service: required (argument or SAFELOG_SERVICE)"
-            raise ConfigurationError(msg)
-        env = _resolve_name(
-            environment, "SAFELOG_ENVIRONMENT", "environment", file_options.get("environment")
-        )
-        lvl = _resolve_level(level, file_options.get("level"))
-        policy = _resolve_policy(fields)
-        key = _resolve_key(hash_key, hash_key_id)
-        if policy.needs_key() and key is None:
-            msg = (
-                "hash_key: the policy has Hashed fields but no key is configured "
-                "(hash_key= or SAFELOG_HASH_KEY)"
-            )
-            raise ConfigurationError(msg)
-        if foreign_handlers not in ("error", "detach"):
-            msg = "foreign_handlers: must be 'error' or 'detach'"
-            raise ConfigurationError(msg)
-        if (
-            isinstance(shutdown_timeout, bool)
-            or not isinstance(shutdown_timeout, (int, float))
-            or not 0 < shutdown_timeout <= 300
-        ):
-            msg = "shutdown_timeout: must be a number of seconds from 0 to 300"
-            raise ConfigurationError(msg)
-        skip = tuple(skip_modules)
-        if any(type(m) is not str or not m for m in skip):
-            msg = "skip_modules: must be module names"
-            raise ConfigurationError(msg)
-        if cloudwatch is not None and not callable(getattr(cloudwatch, "create_sink", None)):
-            msg = "cloudwatch: must be a safelog.CloudWatch(...) or None"
-            raise ConfigurationError(msg)
-        hook_names = _hooks.resolve_hooks(hooks)
-
-        metadata = _metadata(svc, env)
-        sinks: list[Sink] = []
-        console_sink = _resolve_console(console)
-        if console_sink is not None:
-            sinks.append(console_sink)
-        if cloudwatch is not None:
-            # No network here: the sink connects on its first send.
-            sinks.append(cloudwatch.create_sink(dict(metadata)))
-
-        _generation += 1
-        state = _build(
-            policy=policy,
-            key=key,
-            sinks=tuple(sinks),
-            metadata=metadata,
-            level=lvl,
-            generation=_generation,
-        )
-        state.shutdown_timeout = float(shutdown_timeout)
-        _callsite.set_skipped_modules(skip)
-
-        if capture_stdlib:
-            handler = SafelogHandler(state.chain, lvl)
-            try:
-                state.saved = _take_over_logging(handler, lvl, foreign_handlers)
-            except ConfigurationError:
-                state.chain.dispatcher.close(0.1)
-                raise
-            state.handler = handler
-
-        state.saved_structlog = structlog.get_config()
-        structlog.configure(
-            processors=cast("Any", list(state.chain.processors)),
-            wrapper_class=state.wrapper_class,
-            logger_factory=_StructlogFactory(state.chain),
-            context_class=dict,
-            cache_logger_on_first_use=False,
-        )
-        state.on_shutdown.append(_hooks.install(hook_names))
-        _state = state
-        _invalidate_proxies()
-        atexit.register(_at_exit)
+# -- shutdown ----------------------------------------------------------------
 
 
 def shutdown(timeout: float | None = None) -> None:
     """
     Flush every sink (waiting at most *timeout* seconds, default the
-    configured ``shutdown_timeout``), restore stdlib logging and structlog
-    as they were, and allow `configure` again. Safe to call twice.
+    configured ``shutdown_timeout``), then restore stdlib logging, the hooks
+    and structlog as they were, and allow `configure` again. Safe to call
+    twice. Every step runs even if an earlier one fails.
+
+    For tests and explicit teardown: at interpreter exit safelog only
+    flushes and closes, and leaves its handlers and hooks in place, so
+    records logged while the interpreter exits are still sanitized.
     """
-    global _state  # noqa: PLW0603
-    with _lock:
-        state = _state
+    with _state.changing():
+        state = _state.current()
         if state is None:
             return
-        _state = None
-        _invalidate_proxies()
-        atexit.unregister(_at_exit)
-        deadline = state.shutdown_timeout if timeout is None else timeout
-        for fn in reversed(state.on_shutdown):
-            try:
-                fn()
-            except Exception:  # noqa: BLE001, S112 -- restoring must go on
-                continue
-        _restore_logging(state)
+        budget = state.shutdown_timeout if timeout is None else timeout
+        deadline = time.monotonic() + max(budget, 0.0)
+        steps: list[Callable[[], object]] = [
+            # Flush first: the handlers and hooks are still in place meanwhile.
+            lambda: state.chain.dispatcher.flush(budget),
+            _state.retire,
+            *reversed(state.on_shutdown),
+            lambda: _restore_logging(state),
+            lambda: _restore_structlog(state),
+            lambda: _callsite.set_skipped_modules(()),
+            _lifecycle.on_shutdown,
+            # What was logged during the steps above is flushed by close().
+            lambda: state.chain.dispatcher.close(max(deadline - time.monotonic(), 0.0)),
+        ]
+        for step in steps:
+            with contextlib.suppress(Exception):
+                step()
         state.chain.active = False
-        if state.saved_structlog is not None:
-            structlog.configure(**state.saved_structlog)
-        _callsite.set_skipped_modules(())
-        state.chain.dispatcher.close(deadline)
 
 
-def _at_exit() -> None:
-    shutdown()
+def _restore_structlog(state: _state.State) -> None:
+    if state.saved_structlog is not None:
+        structlog.configure(**state.saved_structlog)
+
+
+def current_state() -> _state.State:
+    """
+    The active state; before `configure`, the safe default (no fields, stderr).
+    Kept for modules written against it; new code uses `_state` directly.
+    """
+    return _current_or_fallback()
 
 
 def is_configured() -> bool:
     """Whether `configure` has run (and `shutdown` has not)."""
-    return _state is not None
+    return _state.current() is not None
 
 
-def current_state() -> _State:
-    """The active state; before `configure`, a safe default (no fields, stderr)."""
-    global _fallback  # noqa: PLW0603
-    state = _state
-    if state is not None:
-        return state
-    with _lock:
-        if _fallback is None:
-            _fallback = _build(
-                policy=FieldPolicy(),
-                key=None,
-                sinks=(ConsoleSink(None),),
-                metadata=_metadata("unconfigured", None),
-                level=logging.INFO,
-                generation=0,
-            )
-        return _fallback
+# -- get_logger ----------------------------------------------------------------
 
 
-class _StructlogFactory:
-    """structlog's logger factory: every structlog logger feeds our chain."""
+class BoundLogger(Protocol):
+    """
+    What `get_logger` returns: a structlog-style bound logger.
 
-    __slots__ = ("chain",)
+    Level methods take a constant event and declared fields as keywords;
+    they never raise and return None. ``bind``/``new``/``unbind``/
+    ``try_unbind`` return a new logger. The ``a``-prefixed methods are the
+    async variants.
+    """
 
-    def __init__(self, chain: Chain | None) -> None:
-        self.chain = chain
-
-    def __call__(self, *args: Any) -> SinkLogger:
-        name = args[0] if args and type(args[0]) is str else None
-        return SinkLogger(name, self.chain)
+    def bind(self, **values: Any) -> BoundLogger: ...
+    def new(self, **values: Any) -> BoundLogger: ...
+    def unbind(self, *keys: str) -> BoundLogger: ...
+    def try_unbind(self, *keys: str) -> BoundLogger: ...
+    def debug(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def info(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def msg(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def warning(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def warn(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def error(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def exception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def critical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def fatal(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def log(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def adebug(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def ainfo(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def awarning(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def aerror(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def aexception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def acritical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def alog(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
 
 
 _CACHED_METHODS = frozenset(
@@ -537,12 +441,10 @@ _CACHED_METHODS = frozenset(
         "log",
     }
 )
-_proxies: weakref.WeakSet[_LazyLogger] = weakref.WeakSet()
 
 
-def _invalidate_proxies() -> None:
-    for proxy in list(_proxies):
-        proxy.__dict__.clear()
+def _current_or_fallback() -> _state.State:
+    return _state.current_or_fallback(build_fallback)
 
 
 class _LazyLogger:
@@ -562,10 +464,10 @@ class _LazyLogger:
         self._initial = initial
         self._generation = -1
         self._bound: SafeBoundLogger | None = None
-        _proxies.add(self)
+        _state.register_proxy(self)
 
     def _resolve(self) -> SafeBoundLogger:
-        state = current_state()
+        state = _current_or_fallback()
         bound = self._bound
         if bound is None or self._generation != state.generation:
             bound = state.wrapper_class(
@@ -602,69 +504,145 @@ class _LazyLogger:
             raise AttributeError(name)
         bound = self._resolve()
         attr = getattr(bound, name)
-        if name in _CACHED_METHODS and self._generation == _generation_now():
+        generation = self._generation
+        if name in _CACHED_METHODS and generation == _state.generation():
             self.__dict__[name] = attr
+            # A configure()/shutdown() in another thread between the check
+            # and the store cleared the caches before this one was made:
+            # drop it rather than keep a retired configuration's method.
+            if generation != _state.generation():
+                self.__dict__.pop(name, None)
         return attr
 
     def __repr__(self) -> str:
         return "<safelog logger>"
 
 
-def _generation_now() -> int:
-    state = _state
-    return 0 if state is None else state.generation
-
-
-def get_logger(name: str | None = None, **initial_values: Any) -> Any:
+def get_logger(name: str | None = None, **initial_values: Any) -> BoundLogger:
     """
     Return a structlog logger whose records go through safelog's chain.
 
     *name* is usually ``__name__``; *initial_values* are bound context and go
     through the field policy like any other value.
     """
-    return _LazyLogger(name, dict(initial_values))
+    return cast("BoundLogger", _LazyLogger(name, dict(initial_values)))
 
 
-def self_check() -> list[str]:
+# -- self_check / stats ------------------------------------------------------
+
+
+class Problem(str):
     """
-    Problems that would let records bypass the chain, as metadata-only
-    sentences; an empty list means none were found.
+    One thing that lets records bypass the chain, as `self_check` reports it.
+
+    A `str` (the constant, metadata-only message, as before) that also has
+    ``code`` (stable, for alerting: ``"handler-bypass"``...) and ``name``
+    (what it concerns, a name of code such as ``"sys.excepthook"``, or "").
     """
-    problems: list[str] = []
-    state = _state
+
+    code: str
+    name: str
+
+    def __new__(cls, code: str, message: str, name: str = "") -> Problem:
+        self = super().__new__(cls, message)
+        self.code = code
+        self.name = name
+        return self
+
+    @property
+    def message(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"Problem({self.code!r}, {self.message!r}, name={self.name!r})"
+
+
+def self_check(*, reinstall_hooks: bool = False) -> list[Problem]:
+    """
+    Problems that would let records bypass the chain; an empty list means
+    none were found. Each is a `Problem`: a string (a metadata-only
+    sentence, as before) with a ``code`` and a ``name``.
+
+    With *reinstall_hooks*, safelog's crash and warning hooks that something
+    replaced since `configure` are put back (and still reported, code
+    ``"hook-replaced"``): call it from a periodic health check to keep
+    them in place.
+    """
+    state = _state.current()
     if state is None:
-        return ["safelog is not configured"]
+        return [Problem("not-configured", "safelog is not configured")]
+    problems: list[Problem] = []
     if state.handler is not None:
-        root = logging.getLogger()
-        if state.handler not in root.handlers:
+        if state.handler not in logging.getLogger().handlers:
             problems.append(
-                "the root logger no longer has safelog's handler (was logging reconfigured?)"
+                Problem(
+                    "root-handler-missing",
+                    "the root logger no longer has safelog's handler (was logging reconfigured?)",
+                    "root",
+                )
             )
-        bypass = _bypassing_handlers()
+        bypass = bypassing_handlers()
         if bypass:
-            problems.append(f"stdlib handlers bypass safelog: {_describe(bypass)}")
-    cfg = structlog.get_config()
-    if (
-        not isinstance(cfg["logger_factory"], _StructlogFactory)
-        or cfg["logger_factory"].chain is not state.chain
-        # Another wrapper class would run processors safelog does not control.
-        or not (
-            isinstance(cfg["wrapper_class"], type)
-            and issubclass(cfg["wrapper_class"], SafeBoundLogger)
+            problems.append(
+                Problem(
+                    "handler-bypass",
+                    f"stdlib handlers bypass safelog: {describe_handlers(bypass)}",
+                    describe_handlers(bypass[:1]),
+                )
+            )
+    if _structlog_replaced(state):
+        problems.append(
+            Problem(
+                "structlog-reconfigured",
+                "structlog was reconfigured after safelog.configure()",
+                "structlog",
+            )
         )
-    ):
-        problems.append("structlog was reconfigured after safelog.configure()")
+    problems.extend(_hook_problems(reinstall_hooks))
     return problems
+
+
+def _structlog_replaced(state: _state.State) -> bool:
+    cfg = structlog.get_config()
+    factory = cfg["logger_factory"]
+    wrapper = cfg["wrapper_class"]
+    return (
+        not isinstance(factory, StructlogFactory)
+        or factory.chain is not state.chain
+        # Another wrapper class would run processors safelog does not control.
+        or not (isinstance(wrapper, type) and issubclass(wrapper, SafeBoundLogger))
+    )
+
+
+def _hook_problems(reinstall: bool) -> list[Problem]:
+    configured = _hooks.installed()
+    out: list[Problem] = []
+    for name, where, _current in _hooks.not_in_effect():
+        if name not in configured:
+            continue
+        out.append(
+            Problem(
+                "hook-replaced",
+                f"{where} was replaced after safelog.configure() installed its hook; "
+                "the replacement may print exception or warning text",
+                where,
+            )
+        )
+        if reinstall:
+            _hooks.reinstall(name)
+    return out
 
 
 def stats() -> dict[str, int]:
     """Loss and error counters, metadata only."""
-    state = _state
+    state = _state.current()
     if state is None:
         return {}
     out = {
         "internal_errors": state.chain.internal_errors,
         "sink_errors": state.chain.dispatcher.errors,
+        "recursion_reduced": state.chain.reduced,
+        "recursion_lost": lost_at_recursion_limit(),
     }
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
@@ -674,43 +652,3 @@ def stats() -> dict[str, int]:
         if callable(sink_stats):
             out.update(sink_stats())
     return out
-
-
-def _after_fork_in_child() -> None:
-    state = _state
-    if state is not None:
-        state.policy_filter.update_metadata(pid=os.getpid())
-        state.chain.metadata["pid"] = os.getpid()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-_chain_module.current_chain = lambda: current_state().chain
-
-
-def _install_structlog_defaults() -> None:
-    """
-    Point structlog at safelog as soon as safelog is imported, unless the
-    service configured structlog itself already.
-
-    ``log = structlog.get_logger().bind(...)`` at module level runs before
-    `configure`; without this, such a logger keeps structlog's default
-    chain (a console renderer on stdout, every value included) for good.
-    Its wrapped logger has no chain of its own, so every call goes to the
-    chain that is current then: the safe default before `configure`, the
-    configured one after.
-    """
-    if structlog.is_configured():
-        return
-    structlog.configure(
-        processors=[],
-        wrapper_class=bound_logger_class(logging.DEBUG),
-        logger_factory=_StructlogFactory(None),
-        context_class=dict,
-        cache_logger_on_first_use=False,
-    )
-
-
-_install_structlog_defaults()

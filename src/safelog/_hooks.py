@@ -31,15 +31,11 @@ from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Any
 
 from . import _callsite, processors
-from .policy import ConfigurationError
+from ._chain import current_chain
+from ._names import MARKER_NAME, checked_module_name, function_name_of, module_name_of
+from .errors import ConfigurationError
 from .processors import MARKER_EVENT, StdlibOrigin
-from .tracebacks import (
-    MARKER_NAME,
-    WarningSite,
-    checked_module_name,
-    function_name_of,
-    module_name_of,
-)
+from .tracebacks import WarningSite
 
 
 if TYPE_CHECKING:
@@ -48,17 +44,23 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOOKS",
+    "excepthook",
     "install",
     "install_asyncio_handler",
     "installed",
     "not_in_effect",
     "resolve_hooks",
+    "showwarning",
+    "threading_excepthook",
+    "unraisablehook",
 ]
 
 #: The hooks `safelog.configure` can install, by their ``hooks=`` name.
 HOOKS = ("excepthook", "threading", "unraisable", "warnings")
 
 _WARNINGS_LOGGER = "py.warnings"
+# A name of stdlib's own convention, trusted like a module name.
+processors._trusted_logger_names.setdefault(_WARNINGS_LOGGER, _WARNINGS_LOGGER)
 
 
 def resolve_hooks(hooks: object) -> frozenset[str]:
@@ -93,10 +95,8 @@ def _emit(
     *event*. The event must be a string literal of *frame*'s code or module,
     as for any log call; `EventGuard` checks that again.
     """
-    from ._config import current_state
-
-    state = current_state()
-    if levelno < state.level or frame is None:
+    chain = current_chain()
+    if levelno < chain.min_level or frame is None:
         return
     code = frame.f_code
     record = logging.LogRecord(
@@ -114,10 +114,10 @@ def _emit(
     event_dict: dict[str, Any] = {"event": event}
     if exc_info is not None:
         event_dict["exc_info"] = exc_info
-    state.chain.run(StdlibOrigin(record, frame), level, event_dict)
+    chain.run(StdlibOrigin(record, frame), level, event_dict)
 
 
-def _excepthook(
+def excepthook(
     exc_type: type[BaseException], exc_value: BaseException, exc_tb: TracebackType | None
 ) -> None:
     # A crash hook must never raise, and never fall back to printing.
@@ -126,7 +126,7 @@ def _excepthook(
         _emit(sys._getframe(), __name__, logging.CRITICAL, "uncaught_exception", exc_info)
 
 
-def _threading_excepthook(args: Any) -> None:
+def threading_excepthook(args: Any) -> None:
     try:
         if args.exc_type is SystemExit:
             # As threading's default: SystemExit ends a thread quietly.
@@ -137,7 +137,7 @@ def _threading_excepthook(args: Any) -> None:
         pass
 
 
-def _unraisablehook(unraisable: Any) -> None:
+def unraisablehook(unraisable: Any) -> None:
     # err_msg and object are never read: object's repr is the data itself.
     try:
         exc_info = (unraisable.exc_type, unraisable.exc_value, unraisable.exc_traceback)
@@ -179,13 +179,13 @@ def _warn_call_site(frame: FrameType | None) -> FrameType | None:
     f = frame
     while f is not None:
         name = f.f_globals.get("__name__")
-        if name not in ("warnings", __name__):
+        if name not in ("warnings", __name__, "safelog._fallback"):
             return f
         f = f.f_back
     return None
 
 
-def _showwarning(  # noqa: PLR0917 -- warnings.showwarning's signature
+def showwarning(  # noqa: PLR0917 -- warnings.showwarning's signature
     message: Warning | str,
     category: type[Warning],
     filename: str,
@@ -337,23 +337,34 @@ def installed() -> frozenset[str]:
     return _installed
 
 
+def _places() -> tuple[tuple[str, str, Any, str, object], ...]:
+    """(hooks= name, where it lives, holder, attribute, safelog's hook) for each hook."""
+    return (
+        ("excepthook", "sys.excepthook", sys, "excepthook", excepthook),
+        ("threading", "threading.excepthook", threading, "excepthook", threading_excepthook),
+        ("unraisable", "sys.unraisablehook", sys, "unraisablehook", unraisablehook),
+        ("warnings", "warnings.showwarning", warnings, "showwarning", showwarning),
+    )
+
+
 def not_in_effect() -> list[tuple[str, str, object]]:
     """
     ``(hooks= name, where it lives, what is there now)`` for each of
     safelog's hooks that is not the one in effect right now.
     """
-    places: tuple[tuple[str, str, object, str, object], ...] = (
-        ("excepthook", "sys.excepthook", sys, "excepthook", _excepthook),
-        ("threading", "threading.excepthook", threading, "excepthook", _threading_excepthook),
-        ("unraisable", "sys.unraisablehook", sys, "unraisablehook", _unraisablehook),
-        ("warnings", "warnings.showwarning", warnings, "showwarning", _showwarning),
-    )
     out: list[tuple[str, str, object]] = []
-    for name, where, holder, attr, ours in places:
+    for name, where, holder, attr, ours in _places():
         current = getattr(holder, attr, None)
         if current is not ours:
             out.append((name, where, current))
     return out
+
+
+def reinstall(name: str) -> None:
+    """Put safelog's hook *name* (a ``hooks=`` name) back in place (`self_check`)."""
+    for hook_name, _where, holder, attr, ours in _places():
+        if hook_name == name and getattr(holder, attr, None) is not ours:
+            setattr(holder, attr, ours)
 
 
 def install(names: frozenset[str]) -> Callable[[], None]:
@@ -362,15 +373,13 @@ def install(names: frozenset[str]) -> Callable[[], None]:
     _installed = names
     restores: list[Callable[[], None]] = []
     if "excepthook" in names:
-        restores.append(_swap(sys, "excepthook", _excepthook))
+        restores.append(_swap(sys, "excepthook", excepthook))
     if "threading" in names:
-        restores.append(_swap(threading, "excepthook", _threading_excepthook))
+        restores.append(_swap(threading, "excepthook", threading_excepthook))
     if "unraisable" in names:
-        restores.append(_swap(sys, "unraisablehook", _unraisablehook))
+        restores.append(_swap(sys, "unraisablehook", unraisablehook))
     if "warnings" in names:
-        # A name of stdlib's own convention, trusted like a module name.
-        processors._trusted_logger_names.setdefault(_WARNINGS_LOGGER, _WARNINGS_LOGGER)
-        restores.append(_swap(warnings, "showwarning", _showwarning))
+        restores.append(_swap(warnings, "showwarning", showwarning))
 
     def restore_all() -> None:
         global _installed  # noqa: PLW0603

@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .policy import ConfigurationError, FieldPolicy
+from . import _options, _pyproject, _state
+from .errors import ConfigurationError
+from .policy import FieldPolicy
 
 
 __all__ = [
@@ -324,8 +326,6 @@ def _display_path(path: Path) -> str:
 
 def from_pyproject(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """The inventory of ``[tool.safelog]`` in *path* (default: search from cwd)."""
-    from . import _pyproject
-
     found = _pyproject.load(None if path is None else Path(path))
     if found is None:
         msg = "pyproject: no pyproject.toml with a [tool.safelog] table was found"
@@ -346,46 +346,34 @@ class _ConfigureCalled(BaseException):
 
 @contextmanager
 def _intercepted_configure(calls: list[dict[str, Any]]) -> Iterator[None]:
-    import safelog
-
-    from . import _config
-
-    def stand_in(*args: Any, **kwargs: Any) -> None:
-        if args:
-            msg = "configure: takes keyword arguments only"
-            raise ConfigurationError(msg)
+    def record(kwargs: dict[str, Any]) -> None:
         calls.append(kwargs)
         raise _ConfigureCalled
 
-    saved = (safelog.configure, _config.configure)
-    safelog.configure = stand_in
-    _config.configure = stand_in
-    try:
+    with _state.intercepting(record):
         yield
-    finally:
-        safelog.configure, _config.configure = saved
 
 
 def _policy_from_call(kwargs: Mapping[str, Any]) -> tuple[FieldPolicy, str | None, str | None]:
-    """Resolve the fields a configure() call would use, as configure does."""
-    from . import _config, _pyproject
-
+    """Resolve the fields a configure() call would use, exactly as configure does."""
     fields = kwargs.get("fields")
-    source: str | None = None
     service = kwargs.get("service")
     pyproject = kwargs.get("pyproject", False)
+    source: str | None = None
+    file_options: Mapping[str, Any] = {}
     if pyproject is not False and pyproject is not None:
         found = _pyproject.load(None if pyproject is True else Path(pyproject))
         if found is None:
             msg = "pyproject: no pyproject.toml with a [tool.safelog] table was found"
             raise ConfigurationError(msg)
+        file_options = found.options
         if fields is None:
             fields = found.fields
             source = _display_path(found.path)
-        if service is None:
-            service = found.options.get("service")
+    if service is None:
+        service = file_options.get("service")
     return (
-        _config._resolve_policy(fields),
+        _options.resolve_policy(fields),
         source,
         service if isinstance(service, str) else None,
     )

@@ -321,9 +321,9 @@ def _import_sdk() -> None:
 
 
 def _exit_timeout() -> float:
-    from . import _config
+    from . import _state
 
-    state = _config._state
+    state = _state.current()
     return state.shutdown_timeout if state is not None else _DEFAULT_TIMEOUT
 
 
@@ -774,9 +774,9 @@ class CloudWatchSink:
     def _find_dispatcher(self) -> Dispatcher | None:
         if self._dispatcher is not None:
             return self._dispatcher
-        from . import _config
+        from . import _state
 
-        state = _config._state
+        state = _state.current()
         if state is not None and any(s is self for s in state.chain.dispatcher.sinks):
             self._dispatcher = state.chain.dispatcher
             return self._dispatcher
@@ -973,9 +973,9 @@ def _child_exit(ref: weakref.ref[CloudWatchSink]) -> None:
     sink = ref()
     if sink is None:
         return
-    from . import _config
+    from . import _config, _state
 
-    state = _config._state
+    state = _state.current()
     if state is not None and any(s is sink for s in state.chain.dispatcher.sinks):
         _config.shutdown()
     else:

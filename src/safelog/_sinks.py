@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
+
+from collections import deque
 
 from collections.abc import Callable
 from typing import IO, Protocol, runtime_checkable
@@ -26,7 +29,28 @@ internal_threads: set[int] = set()
 
 @runtime_checkable
 class Sink(Protocol):
-    """Anything that accepts rendered JSON lines."""
+    """
+    A destination for finished records: anything with these three methods.
+
+    ``write`` receives one finished, sanitized JSON line (no newline): the
+    policy, the event guard and the exception sanitizer have run, so a sink
+    never sees a raw value. It must not block for long and must not raise
+    (a sink that raises is counted in ``stats()["sink_errors"]`` and the
+    other sinks still get the line). ``flush`` delivers what is buffered,
+    waiting at most *timeout* seconds; ``close`` flushes and releases
+    resources. Both may be called more than once.
+
+    Optional, found by name: ``stats() -> Mapping[str, int]`` (merged into
+    `safelog.stats`), and ``before_fork()``, ``after_fork_in_parent()``,
+    ``after_fork_in_child()``, called around ``os.fork()`` (re-create locks,
+    threads and connections in the child; the parent's buffer is the
+    parent's to deliver).
+
+    ``write`` can be reached from a signal handler interrupting the same
+    thread in the middle of a ``write``: a sink that takes a lock there
+    must take a re-entrant one and must not interleave the two lines (see
+    `ConsoleSink`).
+    """
 
     def write(self, line: str) -> None:
         """Accept one rendered line (no trailing newline). Must not block long."""
@@ -42,24 +66,52 @@ class ConsoleSink:
     """
     JSON lines on a text stream (``sys.stderr`` by default, looked up at each
     write so test runners that swap it see the output).
+
+    Safe to call from a signal handler and in a forked child: the lock is
+    re-entrant, a line written while this thread is already inside `write`
+    (a handler that interrupted it) waits in a queue and follows the line
+    being written, never inside it; a forked child gets a fresh lock.
     """
 
-    __slots__ = ("_lock", "_stream", "errors")
+    __slots__ = ("_busy", "_lock", "_pending", "_stream", "errors")
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._busy = False
+        self._pending: deque[str] = deque()
         self.errors = 0
 
     def write(self, line: str) -> None:
-        stream = self._stream if self._stream is not None else sys.stderr
-        data = line + "\n"
         with self._lock:
-            try:
-                stream.write(data)
-                stream.flush()
-            except Exception:  # noqa: BLE001 -- a closed or broken stream must not raise into the caller
-                self.errors += 1
+            if self._busy:
+                # This thread is inside write() below: a signal handler (or
+                # a stream's own code) logged. Its line follows this one.
+                self._pending.append(line)
+                return
+            while True:
+                self._busy = True
+                try:
+                    self._write(line)
+                    while self._pending:
+                        self._write(self._pending.popleft())
+                finally:
+                    self._busy = False
+                # A handler that ran between the drain and `_busy = False`
+                # queued its line: write it now rather than at the next call.
+                if not self._pending:
+                    return
+                line = self._pending.popleft()
+
+    def _write(self, line: str) -> None:
+        stream = self._stream if self._stream is not None else sys.stderr
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except RecursionError:
+            raise  # near the limit: the level method retries with headroom
+        except Exception:  # noqa: BLE001 -- a closed or broken stream must not raise into the caller
+            self.errors += 1
 
     def flush(self, timeout: float | None = None) -> None:
         stream = self._stream if self._stream is not None else sys.stderr
@@ -70,6 +122,13 @@ class ConsoleSink:
 
     def close(self, timeout: float | None = None) -> None:
         self.flush(timeout)
+
+    def after_fork_in_child(self) -> None:
+        """A fresh lock: the parent's may have been held by a thread that is gone."""
+        self._lock = threading.RLock()
+        self._busy = False
+        # Lines of the parent's interrupted write are the parent's.
+        self._pending = deque()
 
 
 class Dispatcher:
@@ -104,10 +163,29 @@ class Dispatcher:
         if single is not None:
             try:
                 single.write(line)
+            except RecursionError:
+                raise  # near the limit: the level method retries with headroom
             except Exception:  # noqa: BLE001 -- never raise into the caller
                 self.errors += 1
             return
         for sink in self.sinks:
+            try:
+                sink.write(line)
+            except RecursionError:
+                raise
+            except Exception:  # noqa: BLE001 -- never raise into the caller
+                self.errors += 1
+        for fn in self._listeners:
+            try:
+                fn(line)
+            except Exception:  # noqa: BLE001
+                self.errors += 1
+
+    def emit_except(self, origin: object, line: str) -> None:
+        """Hand *line* to every sink but *origin* (a sink reporting its own loss)."""
+        for sink in self.sinks:
+            if sink is origin:
+                continue
             try:
                 sink.write(line)
             except Exception:  # noqa: BLE001 -- never raise into the caller
@@ -118,16 +196,23 @@ class Dispatcher:
             except Exception:  # noqa: BLE001
                 self.errors += 1
 
+    def after_fork_in_child(self) -> None:
+        """A fresh lock for the listener list in a forked child."""
+        self._lock = threading.Lock()
+
     def flush(self, timeout: float | None = None) -> None:
-        for sink in self.sinks:
-            try:
-                sink.flush(timeout)
-            except Exception:  # noqa: BLE001
-                self.errors += 1
+        """Flush every sink, all within one *timeout* (each gets what is left)."""
+        self._each("flush", timeout)
 
     def close(self, timeout: float | None = None) -> None:
+        """Close every sink, all within one *timeout*."""
+        self._each("close", timeout)
+
+    def _each(self, method: str, timeout: float | None) -> None:
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
         for sink in self.sinks:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             try:
-                sink.close(timeout)
-            except Exception:  # noqa: BLE001
+                getattr(sink, method)(left)
+            except Exception:  # noqa: BLE001 -- one failing sink must not stop the others
                 self.errors += 1

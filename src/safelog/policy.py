@@ -20,13 +20,17 @@ import enum as _enum
 import hashlib
 import hmac
 import math
+import operator
 import re
+import sys
 import uuid as _uuid
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
+
+from .errors import ConfigurationError  # re-exported: its home before 0.2
 
 
 __all__ = [
@@ -92,14 +96,6 @@ _UUID = re.compile(
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/{}<>:\-]{0,199}\Z")
 
 
-class ConfigurationError(ValueError):
-    """
-    A policy or option given to `safelog.configure` is wrong.
-
-    Messages name the option, never a value that could be customer content.
-    """
-
-
 def _exact_int(value: object) -> int | None:
     # bool is an int subclass but means something else; other int subclasses
     # are normalised through int's own slot so an overridden __int__/__index__
@@ -120,6 +116,102 @@ def _exact_str(value: object) -> str | None:
         # never consulted.
         return str.__str__(value)
     return None
+
+
+# numpy's scalar types by kind, looked up in the loaded numpy (never imported
+# here): a value of one of these exact types is a number by numpy's own C
+# slots, so its value is read with int()/float()/bool().
+_NUMPY_INTS = (
+    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+    "byte", "short", "intc", "int_", "intp", "long", "longlong",
+    "ubyte", "ushort", "uintc", "uint", "uintp", "ulong", "ulonglong",
+)  # fmt: skip
+_NUMPY_FLOATS = ("float16", "float32", "float64", "half", "single", "double", "longdouble")
+_NUMPY_BOOLS = ("bool_", "bool")
+_numpy_types: list[Any] = [None, frozenset(), frozenset(), frozenset()]
+
+
+def _numpy_kinds() -> tuple[frozenset[type], frozenset[type], frozenset[type]]:
+    """numpy's exact int, float and bool scalar types, or empty sets without numpy."""
+    np = sys.modules.get("numpy")
+    cached = _numpy_types
+    if cached[0] is not np:
+        found = []
+        for names in (_NUMPY_INTS, _NUMPY_FLOATS, _NUMPY_BOOLS):
+            types_ = {getattr(np, n, None) for n in names} if np is not None else set()
+            found.append(frozenset(t for t in types_ if type(t) is type and t is not bool))
+        # A bool type is never an int type here, and builtins never appear.
+        cached[1:] = [found[0] - found[2] - {int, float}, found[1] - {float}, found[2]]
+        cached[0] = np
+    return cached[1], cached[2], cached[3]
+
+
+def _numpy_int(value: object) -> int | None:
+    if type(value) in _numpy_kinds()[0]:
+        # numpy's own __index__ (an exact numpy type: no override possible).
+        return operator.index(value)  # type: ignore[arg-type]
+    return None
+
+
+def _numpy_float(value: object) -> float | None:
+    if type(value) in _numpy_kinds()[1]:
+        return float(value)  # type: ignore[arg-type]
+    return None
+
+
+def _numpy_bool(value: object) -> bool | None:
+    if type(value) in _numpy_kinds()[2]:
+        return bool(value)
+    return None
+
+
+# A maximal run of digits, single spaces or dashes between them allowed.
+_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9])*")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def looks_like_card_number(text: str) -> bool:
+    """
+    Whether *text* holds a run of 13 to 19 digits (plain, or grouped by
+    single spaces or dashes) that passes the Luhn check, as payment card
+    numbers do. About one in ten random digit runs of that length passes too.
+    """
+    if len(text) < 13:
+        return False
+    for m in _DIGIT_RUN.finditer(text):
+        run = m.group()
+        if len(run) < 13:
+            continue
+        digits = run.replace(" ", "").replace("-", "")
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            return True
+    return False
+
+
+def _card_like_int(n: int) -> bool:
+    return not -_CARD_MIN < n < _CARD_MIN and looks_like_card_number(str(abs(n)))
+
+
+# The smallest 13-digit number: below it, no int can be a card number.
+_CARD_MIN = 10**12
+
+
+def _checked_flag(value: object, kind: str) -> bool:
+    if type(value) is not bool:
+        msg = f"{kind}: allow_card_numbers must be True or False"
+        raise ConfigurationError(msg)
+    return value
 
 
 class Kind:
@@ -173,15 +265,28 @@ class Kind:
 
 
 class Int(Kind):
-    """An integer within ``[min, max]`` (default: the signed 64-bit range)."""
+    """
+    An integer within ``[min, max]`` (default: the signed 64-bit range).
+
+    numpy integer scalars (``np.int64``...) are accepted by value. A number
+    shaped like a payment card number (13 to 19 digits passing the Luhn
+    check) is rejected unless *allow_card_numbers* is true; a declared
+    ``max`` below 10**12 is the stronger defence.
+    """
 
     kind_name = "int"
-    __slots__ = ("max", "min")
+    __slots__ = ("allow_card_numbers", "max", "min")
 
     def __init__(
-        self, *, min: int | None = None, max: int | None = None, purpose: str = ""
+        self,
+        *,
+        min: int | None = None,
+        max: int | None = None,
+        allow_card_numbers: bool = False,
+        purpose: str = "",
     ) -> None:
         super().__init__(purpose=purpose)
+        self.allow_card_numbers = _checked_flag(allow_card_numbers, "Int")
         lo = _INT64_MIN if min is None else _exact_int(min)
         hi = _INT64_MAX if max is None else _exact_int(max)
         if lo is None or hi is None:
@@ -195,12 +300,20 @@ class Int(Kind):
 
     def clean(self, value: object) -> Scalar:
         n = _exact_int(value)
+        if n is None:
+            n = _numpy_int(value)
         if n is None or n < self.min or n > self.max:
+            return self.marker
+        if not self.allow_card_numbers and _card_like_int(n):
             return self.marker
         return n
 
     def compile(self, key: HashKey | None) -> Cleaner:
         lo, hi, slow = self.min, self.max, self.clean
+        if not self.allow_card_numbers:
+            # Only numbers of 13 digits or more need the card check; narrow
+            # the fast path's range to below them.
+            lo, hi = max_(lo, 1 - _CARD_MIN), min_(hi, _CARD_MIN - 1)
 
         def clean_int(value: object) -> Scalar:
             if type(value) is int and lo <= value <= hi:
@@ -215,6 +328,8 @@ class Int(Kind):
             out["min"] = self.min
         if self.max != _INT64_MAX:
             out["max"] = self.max
+        if self.allow_card_numbers:
+            out["allow_card_numbers"] = True
         return out
 
 
@@ -234,19 +349,25 @@ class HttpStatus(Int):
 
 
 class Float(Kind):
-    """A finite number within ``[min, max]``; ints are accepted as floats."""
+    """
+    A finite number within ``[min, max]``; ints and numpy scalars are
+    accepted as floats. A whole number shaped like a payment card number is
+    rejected unless *allow_card_numbers* is true (see `Int`).
+    """
 
     kind_name = "float"
-    __slots__ = ("max", "min")
+    __slots__ = ("allow_card_numbers", "max", "min")
 
     def __init__(
         self,
         *,
         min: float | None = None,
         max: float | None = None,
+        allow_card_numbers: bool = False,
         purpose: str = "",
     ) -> None:
         super().__init__(purpose=purpose)
+        self.allow_card_numbers = _checked_flag(allow_card_numbers, "Float")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
                 isinstance(bound, bool)
@@ -269,16 +390,29 @@ class Float(Kind):
             f = float.__float__(value)
         else:
             n = _exact_int(value)
-            if n is None or not _INT64_MIN <= n <= _INT64_MAX:
+            if n is None:
+                n = _numpy_int(value)
+            if n is None:
+                g = _numpy_float(value)
+                if g is None:
+                    return self.marker
+                f = g
+            elif not _INT64_MIN <= n <= _INT64_MAX:
                 return self.marker
-            f = float(n)
+            else:
+                f = float(n)
         # NaN fails both comparisons; infinities fail isfinite.
         if not (self.min <= f <= self.max) or not math.isfinite(f):
+            return self.marker
+        if not self.allow_card_numbers and f.is_integer() and _card_like_int(int(f)):
             return self.marker
         return f
 
     def compile(self, key: HashKey | None) -> Cleaner:
         lo, hi, slow = self.min, self.max, self.clean
+        if not self.allow_card_numbers:
+            # Only whole numbers of 13 digits or more need the card check.
+            lo, hi = max_(lo, 1.0 - _CARD_MIN), min_(hi, _CARD_MIN - 1.0)
 
         def clean_float(value: object) -> Scalar:
             # v - v is 0.0 only for finite v (inf - inf and NaN give NaN).
@@ -294,6 +428,8 @@ class Float(Kind):
             out["min"] = self.min
         if self.max != math.inf:
             out["max"] = self.max
+        if self.allow_card_numbers:
+            out["allow_card_numbers"] = True
         return out
 
 
@@ -324,7 +460,7 @@ class Duration(Float):
 
 
 class Bool(Kind):
-    """``True`` or ``False``, nothing truthy."""
+    """``True`` or ``False`` (or numpy's ``bool_``), nothing truthy."""
 
     kind_name = "bool"
     __slots__ = ()
@@ -332,7 +468,8 @@ class Bool(Kind):
     def clean(self, value: object) -> Scalar:
         if value is True or value is False:
             return value
-        return self.marker
+        b = _numpy_bool(value)
+        return self.marker if b is None else b
 
 
 class Enum(Kind):
@@ -451,16 +588,24 @@ class Id(Kind):
 
     *pattern*, if given, must also match in full; it can only narrow what the
     character class allows, never widen it. Ints are accepted and emitted as
-    their decimal string.
+    their decimal string. An identifier holding a run of 13 to 19 digits
+    that passes the Luhn check (a payment card number's shape) is rejected
+    unless *allow_card_numbers* is true.
     """
 
     kind_name = "id"
-    __slots__ = ("_pattern", "max_length")
+    __slots__ = ("_pattern", "allow_card_numbers", "max_length")
 
     def __init__(
-        self, *, max_length: int = 64, pattern: str | None = None, purpose: str = ""
+        self,
+        *,
+        max_length: int = 64,
+        pattern: str | None = None,
+        allow_card_numbers: bool = False,
+        purpose: str = "",
     ) -> None:
         super().__init__(purpose=purpose)
+        self.allow_card_numbers = _checked_flag(allow_card_numbers, "Id")
         if type(max_length) is not int or not 1 <= max_length <= 128:
             msg = "Id: max_length must be an int from 1 to 128"
             raise ConfigurationError(msg)
@@ -484,6 +629,7 @@ class Id(Kind):
             or not s.isascii()
             or not _ID_CHARS.match(s)
             or (self._pattern is not None and not self._pattern.fullmatch(s))
+            or (not self.allow_card_numbers and looks_like_card_number(s))
         ):
             return self.marker
         return s
@@ -491,12 +637,14 @@ class Id(Kind):
     def compile(self, key: HashKey | None) -> Cleaner:
         if self._pattern is not None:
             return self.clean
+        # Shorter than 13 characters, an id cannot hold a card number.
         longest, match, slow = self.max_length, _ID_CHARS.match, self.clean
+        unchecked = longest if self.allow_card_numbers else min_(longest, 12)
 
         def clean_id(value: object) -> Scalar:
             # The character class is ASCII-only and the pattern has no
             # IGNORECASE, so a match implies ASCII.
-            if type(value) is str and 0 < len(value) <= longest and match(value):
+            if type(value) is str and 0 < len(value) <= unchecked and match(value):
                 return value
             return slow(value)
 
@@ -506,6 +654,8 @@ class Id(Kind):
         out: dict[str, Any] = {"max_length": self.max_length}
         if self._pattern is not None:
             out["pattern"] = self._pattern.pattern
+        if self.allow_card_numbers:
+            out["allow_card_numbers"] = True
         return out
 
 
@@ -591,6 +741,20 @@ def _b32(raw: bytes) -> str:
     return base64.b32encode(raw).decode("ascii").rstrip("=").lower()
 
 
+#: The shortest hash key accepted: 256 bits, the size of HMAC-SHA256's block
+#: output, so the key is never the weaker part.
+_MIN_KEY_BYTES = 32
+_MIN_DISTINCT_BYTES = 8
+# Keys that appeared in safelog's own README, docs and examples: anyone can
+# read them, so they protect nothing.
+_EXAMPLE_KEYS = frozenset(
+    {
+        b"use-SAFELOG_HASH_KEY-from-your-secret-store",
+        b"example-only-key-do-not-use-in-prod",
+    }
+)
+
+
 def make_hash_key(secret: object, key_id: str | None = None) -> HashKey:
     """Validate a configured secret and derive its key id if none is given."""
     if isinstance(secret, str):
@@ -598,8 +762,19 @@ def make_hash_key(secret: object, key_id: str | None = None) -> HashKey:
     if not isinstance(secret, bytes):
         msg = "hash_key: must be bytes or str"
         raise ConfigurationError(msg)
-    if len(secret) < 16:
-        msg = "hash_key: must be at least 16 bytes"
+    if len(secret) < _MIN_KEY_BYTES:
+        msg = (
+            f"hash_key: must be at least {_MIN_KEY_BYTES} bytes of random data, e.g. "
+            "python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+        raise ConfigurationError(msg)
+    if secret in _EXAMPLE_KEYS or len(set(secret)) < _MIN_DISTINCT_BYTES:
+        # Known to everyone who read the docs, or no key at all ("k" * 32):
+        # with it, low-entropy inputs are reversed by brute force.
+        msg = (
+            "hash_key: this is an example or placeholder key; generate a random one, "
+            "e.g. python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
         raise ConfigurationError(msg)
     if key_id is None:
         # A short digest of the key names it without revealing it.

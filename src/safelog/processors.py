@@ -26,7 +26,8 @@ from typing import Any
 
 import orjson
 
-from . import _callsite, _context
+from . import _callsite, _context, _sources
+from ._levels import METHOD_TO_LEVEL
 from .policy import Cleaner, FieldPolicy, HashKey
 
 
@@ -262,16 +263,34 @@ class EventGuard:
             # No frame vouches for this record (another thread, or a record
             # built from data by makeLogRecord): its module and function are
             # shown only if they are names of code in a loaded module's file.
-            module = _callsite.module_for_file(pathname) if pathname else None
+            module = _sources.module_for_file(pathname) if pathname else None
             if module is None or (
-                function is not None and function not in _callsite.file_functions(pathname)
+                function is not None and function not in _sources.file_functions(pathname)
             ):
                 function = None
         event_dict["module"] = module
         event_dict["function"] = function
-        event_dict["line"] = record.lineno if type(record.lineno) is int else None
+        event_dict["line"] = _checked_line(record.lineno, frame, pathname)
         event_dict["logger"] = _checked_logger_name(record.name, frame, module, record.pathname)
         return event_dict
+
+
+def _checked_line(lineno: object, frame: FrameType | None, pathname: str | None) -> int | None:
+    """
+    A record's line number, if it is a real line of its source file.
+
+    ``makeLogRecord({"lineno": 4111111111111111})`` (or a record factory)
+    can put any number there: without a frame that vouches for it, a line
+    number is shown only within the length of a source file of code.
+    """
+    if type(lineno) is not int:
+        return None
+    if frame is not None:
+        # The frame's own line, checked equal to the record's by the caller.
+        return lineno
+    if lineno < 1 or pathname is None or lineno > _sources.file_line_count(pathname):
+        return None
+    return lineno
 
 
 def _checked_event(event: object, frame: FrameType | None, filename: str | None) -> str:
@@ -341,8 +360,8 @@ def _checked_logger_name(
     filename: str | None = None,
 ) -> str | None:
     """
-    A logger name is shown if it names a loaded module or is a literal of
-    the calling code (``getLogger("uvicorn.error")``). Otherwise the marker:
+    A logger name is shown if it names a loaded module of code or is a
+    literal of the calling code (``getLogger("uvicorn.error")``). Otherwise the marker:
     names built at runtime can hold customer data.
     """
     if name is None:
@@ -356,7 +375,7 @@ def _checked_logger_name(
         len(name) <= 200
         and _LOGGER_NAME.match(name) is not None
         and (
-            name in sys.modules
+            _sources.is_code_module(sys.modules.get(name))
             or name == "root"
             or _callsite.is_code_literal(name, frame, filename)
         )
@@ -367,17 +386,7 @@ def _checked_logger_name(
     return MARKER_LOGGER
 
 
-_LEVELS = {
-    "debug": "debug",
-    "info": "info",
-    "msg": "info",
-    "warning": "warning",
-    "warn": "warning",
-    "error": "error",
-    "exception": "error",
-    "critical": "critical",
-    "fatal": "critical",
-}
+_LEVELS = METHOD_TO_LEVEL
 
 
 def _stdlib_level(record: Any) -> str:

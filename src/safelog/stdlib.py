@@ -20,14 +20,17 @@ templates, never the request bodies and tokens its arguments carry.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import threading
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from . import _callsite
+from ._chain import HEADROOM, current_chain
 from ._sinks import internal_threads
 from .policy import RESERVED_KEYS
 from .processors import StdlibOrigin
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from ._chain import Chain
 
 
-__all__ = ["SafelogHandler", "record_to_event_dict"]
+__all__ = ["SafelogHandler", "bypassing_handlers", "describe_handlers", "record_to_event_dict"]
 
 # Attributes every LogRecord has; anything else on a record came from
 # ``extra=`` (or a filter) and is untrusted.
@@ -89,8 +92,10 @@ class SafelogHandler(logging.Handler):
     the args) and never mutates it: other code may hold the same record.
     """
 
-    def __init__(self, chain: Chain, level: int = logging.NOTSET) -> None:
+    def __init__(self, chain: Chain | None, level: int = logging.NOTSET) -> None:
         super().__init__(level)
+        #: None: the chain of whatever configuration is current at each record
+        #: (the safe default before `safelog.configure`).
         self.chain = chain
         #: Records caused by safelog's own shipper threads, not shipped.
         self.suppressed = 0
@@ -102,14 +107,61 @@ class SafelogHandler(logging.Handler):
             self.suppressed += 1
             return
         try:
-            frame = _callsite.find_caller(sys._getframe(1))
+            self._run(record, sys._getframe(1))
+        except RecursionError:
+            # Logged near the recursion limit: raise it inline (a builtin
+            # takes no frame) for this record, as the bound logger does.
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(limit + HEADROOM)
+            try:
+                self._run(record, sys._getframe(1))
+            except RecursionError:
+                self.errors += 1
+            finally:
+                sys.setrecursionlimit(limit)
+
+    def _run(self, record: logging.LogRecord, caller: FrameType) -> None:
+        chain = self.chain if self.chain is not None else current_chain()
+        try:
+            frame = _callsite.find_caller(caller)
             event_dict = record_to_event_dict(record)
             level = record.levelname.lower() if type(record.levelname) is str else "info"
-            self.chain.run(StdlibOrigin(record, frame), level, event_dict)
+            chain.run(StdlibOrigin(record, frame), level, event_dict)
+        except RecursionError:
+            raise
         except Exception:  # noqa: BLE001 -- fail open on delivery, never raise
             self.errors += 1
-            self.chain.dispatcher.emit(self.chain.fallback_line("error", None))
+            with contextlib.suppress(Exception):
+                chain.dispatcher.emit(chain.fallback_line("error", None))
 
     def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 -- stdlib's name
         # logging's default prints the record's message and args to stderr.
         self.errors += 1
+
+
+def bypassing_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
+    """Handlers that would see stdlib records before safelog's chain."""
+    found: list[tuple[logging.Logger, logging.Handler]] = []
+    loggers: list[logging.Logger] = [logging.getLogger()]
+    loggers.extend(
+        obj
+        for obj in list(logging.Logger.manager.loggerDict.values())
+        if isinstance(obj, logging.Logger)
+    )
+    found.extend(
+        (lg, h)
+        for lg in loggers
+        for h in list(lg.handlers)
+        if not isinstance(h, (SafelogHandler, logging.NullHandler))
+    )
+    return found
+
+
+def describe_handlers(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
+    """``module.Class on logger`` for each pair: names of code only."""
+    # Logger names can be built at runtime; only module names are shown.
+    parts = []
+    for lg, h in pairs:
+        name = lg.name if (lg.name in sys.modules or lg.name == "root") else "<logger>"
+        parts.append(f"{type(h).__module__}.{type(h).__qualname__} on {name}")
+    return ", ".join(sorted(set(parts)))

@@ -38,7 +38,8 @@ from functools import lru_cache
 from types import TracebackType
 from typing import Any, Literal
 
-from . import _config, _hooks
+from . import _config, _hooks, _state
+from .stdlib import bypassing_handlers, describe_handlers
 
 
 __all__ = [
@@ -581,7 +582,7 @@ class LogCapture:
     # context manager
 
     def __enter__(self) -> LogCapture:
-        state = _config._state
+        state = _state.current()
         if state is None:
             msg = (
                 "safelog.testing.capture(): safelog is not configured. Call "
@@ -679,7 +680,7 @@ class LogCapture:
     def problems(self) -> list[str]:
         """Reasons the capture cannot vouch for the output (empty when sound)."""
         out: list[str] = []
-        state = _config._state
+        state = _state.current()
         if state is None or state is not self._state:
             out.append(
                 "safelog was shut down or reconfigured while the capture was active: "
@@ -696,14 +697,16 @@ class LogCapture:
         # self_check counts pytest's handlers as bypassing; that one check is
         # redone below without them.
         out.extend(
-            p for p in _config.self_check() if not p.startswith("stdlib handlers bypass safelog")
+            p
+            for p in _config.self_check()
+            if p.code not in {"handler-bypass", "hook-replaced"}  # redone below
         )
         bypass = [
-            (lg, h) for lg, h in _config._bypassing_handlers() if not _is_test_runner_handler(h)
+            (lg, h) for lg, h in bypassing_handlers() if not _is_test_runner_handler(h)
         ]
         if bypass:
             out.append(
-                f"stdlib handlers bypass safelog: {_config._describe(bypass)} "
+                f"stdlib handlers bypass safelog: {describe_handlers(bypass)} "
                 "(they see records before the chain sanitizes them)"
             )
         out.extend(_hook_problems())

@@ -26,6 +26,9 @@ class through ``type()``, so a hostile subclass that overrides ``__cause__``,
 never consulted. `exception_record` and `stack_record` never raise: whatever
 fails inside gives a record marked `MARKER_UNAVAILABLE`, so the log line
 keeps its event, call site and fields.
+
+Whether a name (of a class, module, function or pydantic field) is a name of
+code is `safelog._names`' decision; this module only asks.
 """
 
 from __future__ import annotations
@@ -36,9 +39,17 @@ import sys
 
 from collections import deque
 from collections.abc import Mapping
-from types import CodeType, FrameType, MappingProxyType, TracebackType
+from types import FrameType, MappingProxyType, TracebackType
 from typing import Any, ClassVar
 
+from ._names import (
+    MARKER_NAME,
+    function_name_of,
+    is_dotted_name,
+    known_model_names,
+    module_name_of,
+    qualified_type_name,
+)
 from .policy import Cleaner, ConfigurationError, Hashed, Kind, Scalar
 
 
@@ -65,10 +76,7 @@ MAX_TREE_NODES = 32
 _MAX_MEMBERS = 16
 _MAX_VALIDATION_ERRORS = 32
 _MAX_LOC = 16
-_MAX_NAME = 200
 
-#: Replaces a name that does not look like a name of code.
-MARKER_NAME = "<unknown>"
 #: Replaces a pydantic ``loc`` part that is not a declared field name.
 MARKER_LOC = "<not-a-field>"
 #: Stands for what could not be read: the type of an error record, or the
@@ -83,173 +91,14 @@ _CONTEXT = BaseException.__dict__["__context__"]
 _SUPPRESS = BaseException.__dict__["__suppress_context__"]
 _INSTANCE_DICT = BaseException.__dict__["__dict__"]
 _ERRNO = OSError.__dict__["errno"]
-_TYPE_QUALNAME = type.__dict__["__qualname__"]
-_TYPE_MRO = type.__dict__["__mro__"]
-_TYPE_DICT = type.__dict__["__dict__"]
-_TYPE_MODULE = type.__dict__["__module__"]
 _BaseExceptionGroup: type | None = getattr(builtins, "BaseExceptionGroup", None)
 _MEMBERS = None if _BaseExceptionGroup is None else _BaseExceptionGroup.__dict__["exceptions"]
-
-_MAX_CACHE = 4096
-_type_names: dict[int, tuple[type, str]] = {}
-_code_names: dict[int, tuple[CodeType, str]] = {}
-_module_names: dict[str, str] = {}
-
-
-def _is_dotted_name(text: str, *, code_parts: bool) -> bool:
-    if not text or len(text) > _MAX_NAME:
-        return False
-    for part in text.split("."):
-        if part.isidentifier():
-            continue
-        # co_qualname parts such as "<locals>", "<lambda>", "<module>".
-        if code_parts and len(part) > 2 and part[0] == "<" and part[-1] == ">":
-            inner = part[1:-1]
-            if inner.isascii() and inner.isalpha() and inner.islower():
-                continue
-        return False
-    return True
-
-
-def qualified_type_name(tp: type) -> str:
-    """``module.QualName`` of a class: a name of code, never of data."""
-    hit = _type_names.get(id(tp))
-    # The entry holds the type itself, so its id cannot have been reused.
-    if hit is not None and hit[0] is tp:
-        return hit[1]
-    name = _compute_type_name(tp)
-    if len(_type_names) >= _MAX_CACHE:
-        _type_names.clear()
-    _type_names[id(tp)] = (tp, name)
-    return name
-
-
-def _compute_type_name(tp: object) -> str:
-    # issubclass(type(...)): isinstance would consult a hostile __class__.
-    if not issubclass(type(tp), type):
-        return MARKER_NAME
-    try:
-        # type's own slots: a metaclass property is never consulted.
-        qualname = _TYPE_QUALNAME.__get__(tp)
-        module = _TYPE_MODULE.__get__(tp)
-    except Exception:  # noqa: BLE001 -- any oddity: the marker
-        return MARKER_NAME
-    if type(qualname) is not str or not _is_dotted_name(qualname, code_parts=True):
-        return MARKER_NAME
-    if type(module) is not str or module == "builtins":
-        return qualname
-    if not _is_dotted_name(module, code_parts=False):
-        return f"{MARKER_NAME}.{qualname}"
-    if not _defined_in_code(tp, module, qualname):
-        # Made at runtime -- type(name_from_data, bases, ns) -- so its name
-        # may be data: name the nearest base that is a class of code.
-        try:
-            bases = _TYPE_MRO.__get__(tp)[1:]
-        except Exception:  # noqa: BLE001
-            return MARKER_NAME
-        for base in bases:
-            name = qualified_type_name(base)
-            if not name.startswith(MARKER_NAME):
-                return name
-        return MARKER_NAME
-    return f"{module}.{qualname}"
-
-
-def _defined_in_code(tp: object, module: str, qualname: str) -> bool:
-    """
-    Whether *tp* is what its module's namespace calls *qualname*, or its
-    qualname is a literal of the module's source (classes inside functions).
-    """
-    mod = sys.modules.get(module)
-    if mod is None:
-        return False
-    obj: object = mod
-    try:
-        for part in qualname.split("."):
-            # Plain dict lookups: no module __getattr__, no descriptors.
-            ns = mod.__dict__ if obj is mod else _TYPE_DICT.__get__(obj)
-            obj = ns.get(part)
-            if obj is None:
-                break
-        if obj is tp:
-            return True
-    except Exception:  # noqa: BLE001, S110 -- an odd namespace: try the source
-        pass
-    filename = getattr(mod, "__file__", None)
-    if type(filename) is str and filename.endswith(".py"):
-        from . import _callsite
-
-        return qualname in _callsite.file_pool(filename)
-    return False
-
-
-def _code_name(code: CodeType) -> str:
-    hit = _code_names.get(id(code))
-    if hit is not None and hit[0] is code:
-        return hit[1]
-    raw = getattr(code, "co_qualname", code.co_name)
-    name = raw if type(raw) is str and _is_dotted_name(raw, code_parts=True) else MARKER_NAME
-    if name != MARKER_NAME and not _names_code_in_its_file(name, code):
-        # exec'd or generated code: its name may have been built from data.
-        name = MARKER_NAME
-    if len(_code_names) >= _MAX_CACHE:
-        _code_names.clear()
-    _code_names[id(code)] = (code, name)
-    return name
-
-
-def _names_code_in_its_file(name: str, code: CodeType) -> bool:
-    """Whether *name* is a function or class of the source *code* came from."""
-    filename = code.co_filename
-    if type(filename) is not str:
-        return False
-    if filename.startswith("<frozen "):
-        # Stdlib modules compiled into the interpreter: code, not data.
-        return True
-    from . import _callsite
-
-    module = _callsite.module_for_file(filename)
-    mod = sys.modules.get(module) if module is not None else None
-    globals_ = getattr(mod, "__dict__", None)
-    return name in _callsite.file_functions(filename, globals_)
-
-
-def _module_name(globals_: Any) -> str:
-    # dict.get on the real dict: a dict subclass's __getitem__ is not called.
-    raw = dict.get(globals_, "__name__") if issubclass(type(globals_), dict) else None
-    name = checked_module_name(raw)
-    # A namespace named like a module that is not loaded is exec'd code.
-    return name if name in sys.modules else MARKER_NAME
-
-
-def checked_module_name(raw: object) -> str:
-    """*raw* if it looks like a dotted module name, else the marker."""
-    if type(raw) is not str:
-        return MARKER_NAME
-    hit = _module_names.get(raw)
-    if hit is not None:
-        return hit
-    name = raw if _is_dotted_name(raw, code_parts=False) else MARKER_NAME
-    if len(_module_names) >= _MAX_CACHE:
-        _module_names.clear()
-    _module_names[raw] = name
-    return name
-
-
-def module_name_of(frame: FrameType) -> str:
-    """The module name of *frame*'s code, or the marker; never a path."""
-    return _module_name(frame.f_globals)
-
-
-def function_name_of(frame: FrameType) -> str:
-    """The qualified name of *frame*'s code, or the marker."""
-    return _code_name(frame.f_code)
 
 
 def _frame_dict(frame: FrameType, lineno: object) -> dict[str, Any]:
     return {
-        "module": _module_name(frame.f_globals),
-        "function": _code_name(frame.f_code),
+        "module": module_name_of(frame),
+        "function": function_name_of(frame),
         "line": lineno if type(lineno) is int else None,
     }
 
@@ -430,77 +279,6 @@ def _safe_fields(exc: SafeError) -> dict[str, Scalar]:
 # -- pydantic ------------------------------------------------------------------
 
 
-_model_fields: dict[int, tuple[type, frozenset[str], str | None]] = {}
-
-
-def _known_field_names(base: type) -> frozenset[str]:
-    """Field names and aliases of every loaded pydantic model of code."""
-    return _known_model_names(base)[0]
-
-
-def _known_model_names(base: type) -> tuple[frozenset[str], frozenset[str]]:
-    """
-    Field names (and aliases) and titles of every loaded pydantic model that
-    is code: a model made at runtime from data (``create_model(title_from_data,
-    **fields_from_data)``) contributes neither.
-    """
-    names: set[str] = set()
-    titles: set[str] = set()
-    seen: set[int] = set()
-    todo = [base]
-    while todo:
-        cls = todo.pop()
-        if id(cls) in seen:
-            continue
-        seen.add(id(cls))
-        try:
-            todo.extend(type.__subclasses__(cls))
-        except Exception:  # noqa: BLE001, S112 -- skip an odd class
-            continue
-        hit = _model_fields.get(id(cls))
-        if hit is None or hit[0] is not cls:
-            hit = (cls, *_model_facts(cls))
-            if len(_model_fields) >= _MAX_CACHE:
-                _model_fields.clear()
-            _model_fields[id(cls)] = hit
-        names.update(hit[1])
-        if hit[2] is not None:
-            titles.add(hit[2])
-    return frozenset(names), frozenset(titles)
-
-
-def _model_facts(cls: type) -> tuple[frozenset[str], str | None]:
-    try:
-        qualname = _TYPE_QUALNAME.__get__(cls)
-        module = _TYPE_MODULE.__get__(cls)
-        name = type.__dict__["__name__"].__get__(cls)
-    except Exception:  # noqa: BLE001 -- an odd class contributes nothing
-        return frozenset(), None
-    if (
-        type(qualname) is not str
-        or type(module) is not str
-        or not _defined_in_code(cls, module, qualname)
-    ):
-        return frozenset(), None
-    return _fields_of(cls), name if type(name) is str else None
-
-
-def _fields_of(cls: type) -> frozenset[str]:
-    out: set[str] = set()
-    try:
-        fields = cls.__dict__.get("__pydantic_fields__") or {}
-        for name, info in dict(fields).items():
-            if type(name) is str:
-                out.add(name)
-            for attr in ("alias", "validation_alias"):
-                alias = getattr(info, attr, None)
-                if type(alias) is str:
-                    out.add(alias)
-    except Exception:  # noqa: BLE001 -- an unreadable model contributes nothing
-        return frozenset()
-    return frozenset(out)
-
-
 def _validation_record(exc: BaseException) -> dict[str, Any] | None:
     core = sys.modules.get("pydantic_core")
     if core is None:
@@ -517,7 +295,7 @@ def _validation_record(exc: BaseException) -> dict[str, Any] | None:
     pydantic = sys.modules.get("pydantic")
     model = getattr(pydantic, "BaseModel", None) if pydantic is not None else None
     known, titles = (
-        _known_model_names(model) if isinstance(model, type) else (frozenset(), frozenset())
+        known_model_names(model) if isinstance(model, type) else (frozenset(), frozenset())
     )
     out_errors: list[dict[str, Any]] = []
     for err in errors[:_MAX_VALIDATION_ERRORS]:
@@ -535,11 +313,7 @@ def _validation_record(exc: BaseException) -> dict[str, Any] | None:
                 "loc": loc_out,
             }
         )
-    if (
-        type(title) is not str
-        or not _is_dotted_name(title, code_parts=False)
-        or title not in titles
-    ):
+    if type(title) is not str or not is_dotted_name(title, code_parts=False) or title not in titles:
         # Not the name of a model of code: a runtime model's title, or a
         # TypeAdapter's type expression.
         title = MARKER_NAME

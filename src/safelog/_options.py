@@ -1,0 +1,257 @@
+"""
+Resolve `safelog.configure`'s options: pure, no global state touched.
+
+Each option comes from, in this order: the explicit argument, its
+``SAFELOG_*`` environment variable, ``[tool.safelog]`` in ``pyproject.toml``
+(when ``pyproject=`` asks for it), the default. `resolve` validates every
+value on the way; a wrong one raises `ConfigurationError` naming the option,
+never the value. ``safelog inventory`` uses the same function, so the policy
+it describes is exactly the one ``configure`` would apply.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import re
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any, Literal
+
+from . import _pyproject
+from ._hooks import resolve_hooks
+from ._levels import NAME_TO_LEVEL
+from .errors import ConfigurationError
+from .policy import FieldPolicy, HashKey, make_hash_key
+
+
+__all__ = ["ConsoleChoice", "ForeignHandlers", "Options", "resolve", "resolve_policy"]
+
+ForeignHandlers = Literal["error", "detach"]
+#: True (stderr), False (none), "stdout", or a text stream.
+ConsoleChoice = bool | str | IO[str]
+
+_NAME = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
+_TRUE = frozenset({"1", "true", "yes", "on", "stderr"})
+_FALSE = frozenset({"0", "false", "no", "off", "none", ""})
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
+_LEVEL_MSG = "level: must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Every option of one `configure` call, resolved and validated."""
+
+    service: str
+    environment: str | None
+    level: int
+    policy: FieldPolicy
+    key: HashKey | None
+    console: ConsoleChoice
+    foreign_handlers: ForeignHandlers
+    shutdown_timeout: float
+    skip_modules: tuple[str, ...]
+    hooks: frozenset[str]
+    capture_stdlib: bool
+    #: Where the fields came from: a pyproject.toml path, or None (argument).
+    fields_source: str | None = None
+
+
+def _env(environ: Mapping[str, str], name: str) -> str | None:
+    value = environ.get(name)
+    return value if value is not None and value.strip() != "" else None
+
+
+def _level(level: object) -> int:
+    if isinstance(level, bool):
+        msg = "level: must be a level name such as 'INFO' or a logging level int"
+        raise ConfigurationError(msg)
+    if isinstance(level, int):
+        if level not in NAME_TO_LEVEL.values():
+            raise ConfigurationError(_LEVEL_MSG)
+        return level
+    if isinstance(level, str) and level.strip().upper() in NAME_TO_LEVEL:
+        return NAME_TO_LEVEL[level.strip().upper()]
+    raise ConfigurationError(_LEVEL_MSG)
+
+
+def _name(value: object, option: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _NAME.match(value):
+        msg = f"{option}: must be 1 to 64 characters from [A-Za-z0-9._:-]"
+        raise ConfigurationError(msg)
+    return value
+
+
+def _console(value: object, from_env: bool) -> ConsoleChoice:
+    if isinstance(value, str) and from_env:
+        raw = value.strip().lower()
+        if raw in _TRUE:
+            return True
+        if raw == "stdout":
+            return "stdout"
+        if raw in _FALSE:
+            return False
+        msg = "SAFELOG_CONSOLE: must be true, false or stdout"
+        raise ConfigurationError(msg)
+    if value is True or value is False:
+        return value
+    if value == "stdout":
+        return "stdout"
+    if not isinstance(value, str) and callable(getattr(value, "write", None)):
+        return value  # type: ignore[return-value]
+    msg = "console: must be True, False or a text stream"
+    raise ConfigurationError(msg)
+
+
+def _decode_key(raw: str) -> bytes:
+    # "base64:..." and "hex:..." let a binary key live in an env var.
+    try:
+        if raw.startswith("base64:"):
+            return base64.b64decode(raw[7:], validate=True)
+        if raw.startswith("hex:"):
+            return bytes.fromhex(raw[4:])
+    except (binascii.Error, ValueError):
+        msg = "SAFELOG_HASH_KEY: the base64:/hex: value does not decode"
+        raise ConfigurationError(msg) from None
+    return raw.encode("utf-8")
+
+
+def _key(
+    hash_key: bytes | str | None, key_id: str | None, environ: Mapping[str, str]
+) -> HashKey | None:
+    if key_id is None:
+        key_id = _env(environ, "SAFELOG_HASH_KEY_ID")
+    if hash_key is None:
+        raw = _env(environ, "SAFELOG_HASH_KEY")
+        if raw is None:
+            return None
+        return make_hash_key(_decode_key(raw), key_id)
+    return make_hash_key(hash_key, key_id)
+
+
+def resolve_policy(fields: object) -> FieldPolicy:
+    """``fields=``: a `FieldPolicy`, a mapping of name to kind, or None (none)."""
+    if fields is None:
+        return FieldPolicy()
+    if isinstance(fields, FieldPolicy):
+        return fields
+    if not isinstance(fields, Mapping):
+        msg = "fields: must be a mapping of field name to safelog kind"
+        raise ConfigurationError(msg)
+    return FieldPolicy(fields)
+
+
+def _timeout(value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0 < value <= 300  # noqa: PLR2004 -- five minutes is the documented bound
+    ):
+        msg = "shutdown_timeout: must be a number of seconds from 0 to 300"
+        raise ConfigurationError(msg)
+    return float(value)
+
+
+def _first(*values: object) -> Any:
+    """The first value that is not None: argument, environment, file, default."""
+    for value in values:
+        if value is not None:
+            return value
+    return None
+
+
+def _file(pyproject: object) -> tuple[Mapping[str, Any], FieldPolicy | None, str | None]:
+    if pyproject is False or pyproject is None:
+        return {}, None, None
+    if pyproject is not True and not isinstance(pyproject, (str, os.PathLike)):
+        msg = "pyproject: must be True, False or a path"
+        raise ConfigurationError(msg)
+    found = _pyproject.load(None if pyproject is True else pyproject)
+    if found is None:
+        msg = "pyproject: no pyproject.toml with a [tool.safelog] table was found"
+        raise ConfigurationError(msg)
+    return found.options, found.fields, str(found.path)
+
+
+def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
+    *,
+    service: str | None = None,
+    fields: object = None,
+    console: object = None,
+    level: str | int | None = None,
+    hash_key: bytes | str | None = None,
+    hash_key_id: str | None = None,
+    environment: str | None = None,
+    capture_stdlib: bool = True,
+    foreign_handlers: str | None = None,
+    skip_modules: Iterable[str] = (),
+    shutdown_timeout: float | None = None,
+    pyproject: object = False,
+    hooks: object = True,
+    environ: Mapping[str, str] | None = None,
+) -> Options:
+    """
+    Resolve and validate the options of a `configure` call (argument, then
+    environment, then ``[tool.safelog]``, then default) without changing
+    anything. *environ* defaults to ``os.environ``.
+    """
+    env = os.environ if environ is None else environ
+    file_options, file_fields, file_path = _file(pyproject)
+    svc = _name(_first(service, _env(env, "SAFELOG_SERVICE"), file_options.get("service")), "service")
+    if svc is None:
+        msg = "service: required (argument or SAFELOG_SERVICE)"
+        raise ConfigurationError(msg)
+    environment_name = _name(
+        _first(environment, _env(env, "SAFELOG_ENVIRONMENT"), file_options.get("environment")),
+        "environment",
+    )
+    lvl = _level(_first(level, _env(env, "SAFELOG_LEVEL"), file_options.get("level"), "INFO"))
+    policy = resolve_policy(fields if fields is not None else file_fields)
+    key = _key(hash_key, hash_key_id, env)
+    if policy.needs_key() and key is None:
+        msg = (
+            "hash_key: the policy has Hashed fields but no key is configured "
+            "(hash_key= or SAFELOG_HASH_KEY)"
+        )
+        raise ConfigurationError(msg)
+    env_console = _env(env, "SAFELOG_CONSOLE")
+    if console is not None:
+        console_choice = _console(console, from_env=False)
+    elif env_console is not None:
+        console_choice = _console(env_console, from_env=True)
+    else:
+        console_choice = _console(file_options.get("console", True), from_env=False)
+    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "error")
+    if foreign not in ("error", "detach"):
+        msg = "foreign_handlers: must be 'error' or 'detach'"
+        raise ConfigurationError(msg)
+    timeout = _timeout(
+        _first(shutdown_timeout, file_options.get("shutdown_timeout"), DEFAULT_SHUTDOWN_TIMEOUT)
+    )
+    if isinstance(skip_modules, str):
+        skip_modules = (skip_modules,)
+    skip = tuple(skip_modules)
+    if any(type(m) is not str or not m for m in skip):
+        msg = "skip_modules: must be module names"
+        raise ConfigurationError(msg)
+    if type(capture_stdlib) is not bool:
+        msg = "capture_stdlib: must be True or False"
+        raise ConfigurationError(msg)
+    return Options(
+        service=svc,
+        environment=environment_name,
+        level=lvl,
+        policy=policy,
+        key=key,
+        console=console_choice,
+        foreign_handlers=foreign,
+        shutdown_timeout=timeout,
+        skip_modules=skip,
+        hooks=resolve_hooks(hooks),
+        capture_stdlib=capture_stdlib,
+        fields_source=file_path if fields is None and file_fields is not None else None,
+    )
