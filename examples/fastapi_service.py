@@ -20,12 +20,12 @@ import safelog.asgi
 
 
 # The one line that sets logging up, at import: before the first request.
+# uvicorn/gunicorn set up their own logging handlers before they import this
+# module: configure() takes them over (one `stdlib_handlers_taken_over` record
+# names them), so their start-up and access lines go through the chain too.
 safelog.configure(
     service="items-api",
     fields={"item_id": safelog.Int(min=0), "outcome": safelog.Enum("ok", "failed")},
-    # uvicorn installs its own handlers before it imports the app: route them
-    # through safelog's chain instead of refusing to start.
-    foreign_handlers="detach",
 )
 
 log = safelog.get_logger(__name__)

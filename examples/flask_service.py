@@ -20,12 +20,12 @@ import safelog
 import safelog.wsgi
 
 
+# uvicorn/gunicorn set up their own logging handlers before they import this
+# module: configure() takes them over (one `stdlib_handlers_taken_over` record
+# names them), so their start-up and access lines go through the chain too.
 safelog.configure(
     service="items-flask",
     fields={"item_id": safelog.Int(min=0), "outcome": safelog.Enum("ok", "failed")},
-    # gunicorn installs its own handlers before it loads the app: route them
-    # through safelog's chain instead of refusing to start.
-    foreign_handlers="detach",
 )
 
 log = safelog.get_logger(__name__)

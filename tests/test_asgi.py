@@ -250,6 +250,8 @@ class TestLifecycle:
         """uvicorn's start-up lines keep their constant templates and carry no request context."""
         records = uvicorn.server.records()
         events = [r["event"] for r in records if r.get("logger") == "uvicorn.error"]
+        (taken,) = [r for r in records if r["event"] == "stdlib_handlers_taken_over"]
+        assert "logging.StreamHandler on uvicorn.access" in taken["handlers_taken_over"]
         assert "Started server process [%d]" in events
         assert "Application startup complete." in events
         assert not any(

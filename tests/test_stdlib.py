@@ -289,14 +289,14 @@ class TestHandler:
 
 
 class TestForeignHandlers:
-    def test_configure_refuses_a_bypassing_handler(self, console) -> None:
-        """A handler on a non-root logger fails configure(), naming its type but no value."""
+    def test_strict_mode_refuses_a_bypassing_handler(self, console) -> None:
+        """In strict mode a handler on a non-root logger fails configure(), naming its type only."""
         lg = logging.getLogger(f"tenant_{CANARY}")
         handler = logging.StreamHandler(io.StringIO())
         lg.addHandler(handler)
         try:
             with pytest.raises(safelog.ConfigurationError, match="foreign_handlers") as info:
-                _configure(console)
+                _configure(console, foreign_handlers="error")
             message = str(info.value)
             assert "logging.StreamHandler" in message
             assert CANARY not in message
@@ -317,7 +317,8 @@ class TestForeignHandlers:
             assert lg.propagate is True
             lg.warning("vendor_event %s", CANARY)
             assert foreign_stream.getvalue() == ""
-            (record,) = console.records()
+            taken, record = console.records()
+            assert taken["event"] == "stdlib_handlers_taken_over"
             assert record["event"] == "vendor_event %s"
             assert CANARY not in console.text
             safelog.shutdown()
@@ -326,6 +327,37 @@ class TestForeignHandlers:
         finally:
             lg.removeHandler(handler)
             lg.propagate = True
+
+    def test_default_takes_over_and_says_so(self, console) -> None:
+        """By default foreign handlers are taken over; one record names them (names of code)."""
+        # A literal of a loaded module of its package: a name of code.
+        named = logging.getLogger("test_stdlib.vendor")
+        from_data = logging.getLogger(f"tenant_{CANARY}")
+        h1, h2 = logging.StreamHandler(io.StringIO()), logging.StreamHandler(io.StringIO())
+        named.addHandler(h1)
+        from_data.addHandler(h2)
+        try:
+            _configure(console)
+            assert h1 not in named.handlers
+            assert h2 not in from_data.handlers
+            (record,) = console.records()
+            assert record["event"] == "stdlib_handlers_taken_over"
+            assert record["logger"] == "safelog"
+            assert record["handlers_taken_over"] == [
+                "logging.StreamHandler on <logger>",
+                "logging.StreamHandler on test_stdlib.vendor",
+            ]
+            assert CANARY not in console.text
+            safelog.shutdown()
+            assert h1 in named.handlers
+        finally:
+            named.removeHandler(h1)
+            from_data.removeHandler(h2)
+
+    def test_nothing_taken_over_no_record(self, console) -> None:
+        """With no foreign handlers there is no take-over record."""
+        _configure(console)
+        assert console.records() == []
 
     def test_null_handlers_are_not_foreign(self, console) -> None:
         """Libraries' NullHandlers do not bypass anything and are accepted."""

@@ -1,4 +1,4 @@
-"""safelog.wsgi: Flask under a real gunicorn (--preload, 3 workers); its forms in-process."""
+"""safelog.wsgi: examples/flask_service.py under a real gunicorn (--preload); forms in-process."""
 
 from __future__ import annotations
 

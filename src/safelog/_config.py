@@ -22,7 +22,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks, _lifecycle, _options, _state
+from . import _callsite, _hooks, _integration, _lifecycle, _options, _state
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -106,7 +106,14 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default
-    (``foreign_handlers="error"``, ``shutdown_timeout=5``).
+    (``foreign_handlers="detach"``, ``shutdown_timeout=5``).
+
+    *foreign_handlers*: stdlib handlers on other loggers (uvicorn's,
+    gunicorn's, Django's, Celery's) would see records before the chain. By
+    default (``"detach"``) they are taken off until `shutdown` and their
+    loggers propagate to the chain; one ``stdlib_handlers_taken_over``
+    record names them (handler class and logger, names of code only).
+    ``"error"`` is the strict mode: refuse to start and name them.
 
     Raises:
         ConfigurationError: an option is wrong, or safelog is already
@@ -265,10 +272,14 @@ def _build_and_install(
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
+    taken_over: list[str] = []
     if opts.capture_stdlib:
         handler = SafelogHandler(state.chain, opts.level)
         try:
             state.saved = _take_over_logging(handler, opts.level, opts.foreign_handlers)
+            taken_over = [
+                describe_handlers([(lg, h)]) for lg, hs, _ in state.saved.detached for h in hs
+            ]
         except ConfigurationError:
             state.chain.dispatcher.close(0.1)
             raise
@@ -285,6 +296,20 @@ def _build_and_install(
     state.on_shutdown.append(_hooks.install(opts.hooks))
     _state.install(state)
     _lifecycle.on_configure(opts.shutdown_timeout)
+    if taken_over:
+        _report_taken_over(sorted(set(taken_over)))
+
+
+def _report_taken_over(handlers: list[str]) -> None:
+    # One record, so an operator sees which handlers no longer write on
+    # their own. The list holds names of code only (describe_handlers).
+    _integration.emit_trusted(
+        "safelog",
+        "info",
+        "stdlib_handlers_taken_over",
+        sys._getframe(),
+        {"handlers_taken_over": handlers},
+    )
 
 
 def _take_over_logging(

@@ -21,7 +21,7 @@ from . import _chain, _context
 from ._context import RequestContext
 
 
-__all__ = ["RequestScope", "emit", "header_name"]
+__all__ = ["RequestScope", "emit", "emit_trusted", "header_name"]
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -53,6 +53,24 @@ def emit(
         chain.run((logger_name, frame), level, event_dict)
     except Exception:  # noqa: BLE001 -- fail open: logging never breaks the request
         return
+
+
+def emit_trusted(
+    logger_name: str,
+    level: str,
+    event: str,
+    frame: FrameType | None,
+    trusted: dict[str, Any],
+) -> None:
+    """
+    Like `emit`, with *trusted* fields that safelog itself built from names
+    of code (not call arguments): bound for this one record, past the policy.
+    """
+    token = _context.activate(RequestContext(dict(trusted)))
+    try:
+        emit(logger_name, level, event, frame)
+    finally:
+        _context.deactivate(token)
 
 
 def header_name(name: object, option: str = "request_id_header") -> str:

@@ -225,7 +225,9 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
         console_choice = _console(env_console, from_env=True)
     else:
         console_choice = _console(file_options.get("console", True), from_env=False)
-    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "error")
+    # Default: route frameworks' own handlers through the chain (uvicorn,
+    # gunicorn, Django, Celery set theirs up before the app can configure).
+    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "detach")
     if foreign not in ("error", "detach"):
         msg = "foreign_handlers: must be 'error' or 'detach'"
         raise ConfigurationError(msg)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import threading
 
@@ -157,11 +158,31 @@ def bypassing_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
     return found
 
 
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_MAX_MODULES_SEARCHED = 400
+
+
+def _logger_name_of_code(name: object) -> bool:
+    """
+    A module name, or a literal in the source of a loaded module of the same
+    package (``"uvicorn.access"`` is written in uvicorn's config module).
+    """
+    if type(name) is not str or len(name) > 200:
+        return False
+    if name in sys.modules or name == "root":
+        return True
+    if _DOTTED.match(name) is None:
+        return False
+    top = name.partition(".")[0]
+    candidates = [m for m in list(sys.modules) if m == top or m.startswith(top + ".")]
+    return any(_callsite.is_module_literal(name, m) for m in candidates[:_MAX_MODULES_SEARCHED])
+
+
 def describe_handlers(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
     """``module.Class on logger`` for each pair: names of code only."""
-    # Logger names can be built at runtime; only module names are shown.
+    # Logger names can be built at runtime; only names of code are shown.
     parts = []
     for lg, h in pairs:
-        name = lg.name if (lg.name in sys.modules or lg.name == "root") else "<logger>"
+        name = lg.name if _logger_name_of_code(lg.name) else "<logger>"
         parts.append(f"{type(h).__module__}.{type(h).__qualname__} on {name}")
     return ", ".join(sorted(set(parts)))
