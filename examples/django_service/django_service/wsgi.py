@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from pathlib import Path
+
 from django.core.wsgi import get_wsgi_application
 
 import safelog
@@ -21,7 +23,5 @@ import safelog
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "django_service.settings")
 
 application = get_wsgi_application()
-safelog.configure(
-    service="items-django",
-    fields={"item_id": safelog.Int(min=0), "outcome": safelog.Enum("ok", "failed")},
-)
+# The policy lives in the project's pyproject.toml, beside manage.py.
+safelog.configure(pyproject=Path(__file__).resolve().parent.parent / "pyproject.toml")
