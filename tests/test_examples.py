@@ -22,6 +22,7 @@ RUN_ELSEWHERE = {
     "errors_demo.py": "docs/errors.md's example; tests/test_tracebacks.py runs it",
     "fastapi_service.py": "served by a real uvicorn in tests/test_asgi.py",
     "flask_service.py": "served by a real gunicorn in tests/test_wsgi.py",
+    "celery_service.py": "run by a real prefork worker in tests/test_celery.py",
 }
 
 Records = list[dict[str, Any]]
