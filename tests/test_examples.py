@@ -23,6 +23,7 @@ RUN_ELSEWHERE = {
     "fastapi_service.py": "served by a real uvicorn in tests/test_asgi.py",
     "flask_service.py": "served by a real gunicorn in tests/test_wsgi.py",
     "celery_service.py": "run by a real prefork worker in tests/test_celery.py",
+    "lambda_handler.py": "invoked as the Lambda runtime does in tests/test_aws_lambda.py",
 }
 
 Records = list[dict[str, Any]]

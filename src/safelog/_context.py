@@ -105,6 +105,7 @@ BUILTIN_FIELDS: Mapping[str, Kind | None] = MappingProxyType(
         "function_version": None,
         "cold_start": Bool(purpose="first invocation of this Lambda environment"),
         "remaining_ms": Int(min=0, purpose="Lambda time left at the start, ms"),
+        "event_type": None,
     }
 )
 
