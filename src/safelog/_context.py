@@ -246,24 +246,19 @@ def trace_from_amzn(raw: object) -> dict[str, str] | None:
 
 
 _otel_trace: Any = None
-_otel_checked = False
 _otel_lock = threading.Lock()
 
 
 def _otel() -> Any:
-    # Looked up once, and only if the service itself imported OpenTelemetry:
-    # `import safelog` never imports it.
-    global _otel_trace, _otel_checked  # noqa: PLW0603
-    if not _otel_checked:
+    # Only once the service itself imported OpenTelemetry (checked per
+    # request: one dict lookup); `import safelog` never imports it.
+    global _otel_trace  # noqa: PLW0603
+    if _otel_trace is None and "opentelemetry" in sys.modules:
         with _otel_lock:
-            mod: Any = sys.modules.get("opentelemetry.trace")
-            if mod is None and "opentelemetry" in sys.modules:
-                try:
-                    mod = importlib.import_module("opentelemetry.trace")
-                except ImportError:
-                    mod = None
-            _otel_trace = mod
-            _otel_checked = mod is not None or "opentelemetry" not in sys.modules
+            try:
+                _otel_trace = importlib.import_module("opentelemetry.trace")
+            except ImportError:
+                return None
     return _otel_trace
 
 
