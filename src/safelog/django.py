@@ -17,8 +17,9 @@ request is handled, and emits one ``http_request`` record at the end:
 method, route, status, duration, response size. A request no URL pattern
 matched gets ``"<unmatched>"``.
 
-Settings: ``SAFELOG_REQUEST_ID_HEADER`` (default ``"X-Request-ID"``) and
-``SAFELOG_ECHO_REQUEST_ID`` (default True).
+Settings, all optional, in one dict::
+
+    SAFELOG = {"request_id_header": "X-Request-ID", "echo_request_id": True}
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from django.conf import settings
 
 from . import _context
 from ._integration import RequestScope, header_name
+from .errors import ConfigurationError
 
 
 __all__ = ["SafelogMiddleware"]
@@ -52,11 +54,17 @@ class SafelogMiddleware:
 
     def __init__(self, get_response: Callable[[Any], Any]) -> None:
         self.get_response = get_response
-        display = getattr(settings, "SAFELOG_REQUEST_ID_HEADER", "X-Request-ID")
-        self._header = header_name(display, "SAFELOG_REQUEST_ID_HEADER")
+        options = getattr(settings, "SAFELOG", None)
+        if options is None:
+            options = {}
+        if not isinstance(options, dict):
+            msg = "SAFELOG: the Django setting must be a dict"
+            raise ConfigurationError(msg)
+        display = options.get("request_id_header", "X-Request-ID")
+        self._header = header_name(display, "SAFELOG['request_id_header']")
         self._display = display
         self._meta_key = "HTTP_" + self._header.upper().replace("-", "_")
-        self._echo = bool(getattr(settings, "SAFELOG_ECHO_REQUEST_ID", True))
+        self._echo = bool(options.get("echo_request_id", True))
         self._async = iscoroutinefunction(get_response)
         if self._async:
             markcoroutinefunction(self)
