@@ -57,7 +57,7 @@ class SafelogMiddleware:
     under the same name unless *echo_request_id* is False.
     """
 
-    __slots__ = ("_echo", "_header", "_header_bytes", "app")
+    __slots__ = ("_echo", "_header", "_header_bytes", "_wanted", "app")
 
     def __init__(
         self,
@@ -69,6 +69,7 @@ class SafelogMiddleware:
         self.app = app
         self._header = header_name(request_id_header)
         self._header_bytes = self._header.encode("ascii")
+        self._wanted = frozenset({self._header_bytes, b"traceparent", b"x-amzn-trace-id"})
         self._echo = bool(echo_request_id)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,7 +77,7 @@ class SafelogMiddleware:
             # Lifespan and websocket: no request record, no request context.
             await self.app(scope, receive, send)
             return
-        headers = _Headers(scope.get("headers"))
+        headers = _Headers(scope.get("headers"), self._wanted)
         req = RequestScope(scope.get("method"), headers.get, self._header)
         status: list[int | None] = [None]
         size = [0]
@@ -121,20 +122,23 @@ class SafelogMiddleware:
 
 
 class _Headers:
-    """Looks up the few headers the middleware reads; never all of them."""
+    """The few headers the middleware reads, found in one pass; never the others."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_found",)
 
-    def __init__(self, raw: object) -> None:
-        self._raw = raw if isinstance(raw, (list, tuple)) else ()
+    def __init__(self, raw: object, wanted: frozenset[bytes]) -> None:
+        found: dict[bytes, bytes] = {}
+        if isinstance(raw, (list, tuple)):
+            for item in raw:
+                try:
+                    k, v = item
+                except (TypeError, ValueError):
+                    continue
+                if type(k) is bytes and type(v) is bytes:
+                    k = k.lower()
+                    if k in wanted and k not in found:
+                        found[k] = v
+        self._found = found
 
     def get(self, name: str) -> bytes | None:
-        key = name.encode("ascii")
-        for item in self._raw:
-            try:
-                k, v = item
-            except (TypeError, ValueError):
-                continue
-            if type(k) is bytes and k.lower() == key:
-                return v if type(v) is bytes else None
-        return None
+        return self._found.get(name.encode("ascii"))
