@@ -11,7 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from safelog.testing import canary, find_leaks
+from fastapi import FastAPI, Request
+from starlette.testclient import TestClient
+
+import safelog
+import safelog.asgi
+
+from safelog.testing import canary, capture, find_leaks
 from servers import EXAMPLES, Server, child_env, listening_socket, venv_bin
 
 
@@ -276,3 +282,47 @@ def test_zz_no_canary_reaches_stdout_or_stderr(uvicorn: Uvicorn) -> None:
     assert uvicorn.server.non_json_lines() == []
     leaks = find_leaks(uvicorn.server.text, *ALL_CANARIES, sink="uvicorn stdout/stderr")
     assert leaks == []
+
+
+class TestCloudWatch:
+    def test_no_canary_reaches_cloudwatch(self, safelog_cloudwatch: Any) -> None:
+        """Canaries in path, query, headers, cookies, body, exception: none reaches CloudWatch."""
+        safelog.configure(
+            service="svc",
+            console=False,
+            cloudwatch=safelog_cloudwatch,
+            fields={"item_id": safelog.Int(min=0)},
+        )
+        api = FastAPI()
+        api.add_middleware(safelog.asgi.SafelogMiddleware)
+        log = safelog.get_logger("cw_app")
+
+        @api.post("/items/{item_id}")
+        async def post_item(item_id: int, request: Request) -> dict[str, int]:
+            await request.body()
+            log.info("item_posted", item_id=item_id)
+            return {"item_id": item_id}
+
+        @api.get("/fail/{name}")
+        async def fail(name: str) -> None:
+            raise RuntimeError(name)
+
+        with capture() as cap:
+            client = TestClient(api, raise_server_exceptions=False)
+            r = client.post(
+                "/items/4",
+                params={"q": QUERY_CANARY},
+                content=BODY_CANARY.encode(),
+                headers={"X-Request-ID": "cw-1", "X-Leak": HEADER_CANARY},
+                cookies={"session": COOKIE_CANARY},
+            )
+            assert r.status_code == 200
+            assert client.get(f"/fail/{EXC_CANARY}").status_code == 500
+            assert client.get(f"/none/{PATH_CANARY}").status_code == 404
+            cap.assert_logged(
+                "http_request", route="/items/{item_id}", status=200, request_id="cw-1"
+            )
+            cap.assert_logged("item_posted", item_id=4, request_id="cw-1")
+            cap.assert_logged("http_request", route="/fail/{name}", status=500)
+            cap.assert_logged("http_request", route="<unmatched>", status=404)
+            cap.assert_no_leaks(*ALL_CANARIES)
