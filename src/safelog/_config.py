@@ -22,7 +22,7 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _hooks, _integration, _lifecycle, _options, _state
+from . import _callsite, _context, _hooks, _integration, _lifecycle, _options, _state
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -672,6 +672,8 @@ def stats() -> dict[str, int]:
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    # Incoming request ids replaced and trace headers dropped (integrations).
+    out.update(_context.counters.as_dict())
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):
