@@ -143,3 +143,39 @@ def test_opt_out_lets_the_runtime_report_the_original(tmp_path: Path) -> None:
     # The documented trade-off: the runtime's own report carries the message.
     assert f"[ERROR] ValueError: could not handle {EVENT_CANARY}" in stdout
     assert _responses(stderr)[0]["error"]["errorMessage"].endswith(EVENT_CANARY)
+
+
+class TestDetection:
+    @pytest.mark.parametrize(
+        ("env", "expected"),
+        [
+            ({"AWS_LAMBDA_FUNCTION_NAME": "f", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001"}, True),
+            ({"AWS_LAMBDA_FUNCTION_NAME": "f", "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12"}, True),
+            ({"AWS_LAMBDA_FUNCTION_NAME": "f"}, False),
+            ({"AWS_EXECUTION_ENV": "AWS_ECS_FARGATE"}, False),
+            ({}, False),
+        ],
+    )
+    def test_lambda_is_detected_from_the_runtime_environment(
+        self, env: dict[str, str], expected: bool
+    ) -> None:
+        """Lambda is recognised only from the variables its runtime sets."""
+        from safelog import _options
+
+        assert _options.in_lambda(env) is expected
+
+    def test_default_console_is_stdout_in_lambda(
+        self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """In Lambda the default console writes JSON lines to stdout, not stderr."""
+        import safelog
+
+        monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "f")
+        monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+        monkeypatch.delenv("SAFELOG_CONSOLE", raising=False)
+        safelog.configure(service="svc")
+        safelog.get_logger("t").info("in_lambda")
+        safelog.shutdown()
+        out, err = capsys.readouterr()
+        assert json.loads(out.splitlines()[-1])["event"] == "in_lambda"
+        assert "in_lambda" not in err
