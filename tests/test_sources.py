@@ -174,3 +174,41 @@ class TestGeneratedModules:
         assert [r["event"] for r in records] == [canary, canary]
         assert records[0]["module"] == f"generated_{canary}"
         assert records[0]["function"] == canary
+
+
+class TestCommandLine:
+    """``python -c COMMAND``: the command is code an operator typed; exec'd data is not."""
+
+    SCRIPT = (
+        "import io, json, uuid, safelog\n"
+        "CANARY = 'canary_' + uuid.uuid4().hex\n"
+        "out = io.StringIO()\n"
+        "safelog.configure(service='t', console=out)\n"
+        "log = safelog.get_logger('app')\n"
+        "log.info('typed_on_the_command_line')\n"
+        "exec(compile('log.info(' + repr(CANARY) + ')', '<string>', 'exec'))\n"
+        "safelog.shutdown()\n"
+        "events = [json.loads(line)['event'] for line in out.getvalue().splitlines()]\n"
+        "print(json.dumps({'canary': CANARY, 'events': events, 'text': out.getvalue()}))\n"
+    )
+
+    @pytest.mark.parametrize("flags", [[], ["-X", "dev"], ["-I"]])
+    def test_command_literals_pass_data_compiled_as_string_does_not(
+        self, flags: list[str]
+    ) -> None:
+        """The command's own event passes; text compiled under the same name is a marker."""
+        import json
+        import subprocess
+
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOG_")}
+        proc = subprocess.run(
+            [sys.executable, *flags, "-c", self.SCRIPT],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=True,
+        )
+        result = json.loads(proc.stdout)
+        assert result["events"] == ["typed_on_the_command_line", MARKER_EVENT]
+        assert result["canary"] not in result["text"] + proc.stderr

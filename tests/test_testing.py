@@ -6,10 +6,14 @@ import base64
 import io
 import json
 import logging
+import os
 import random
 import re
 import string
+import subprocess
+import sys
 import threading
+import traceback
 import urllib.parse
 import uuid
 import warnings
@@ -616,3 +620,104 @@ class TestReadBack:
             archive.sink.stored.clear()
             with pytest.raises(AssertionError, match=r"_archive \(stored copy"):
                 cap.assert_logged("counted", n=1)
+
+
+class TestProcessStreams:
+    def test_print_exc_leak_fails(self, configured: Any) -> None:
+        """A canary that traceback.print_exc() writes to stderr fails the leak check."""
+        configured()
+        with testing.capture() as cap:
+            secret = testing.canary("email")
+            try:
+                int(secret)
+            except ValueError:
+                traceback.print_exc()
+            with pytest.raises(AssertionError) as info:
+                cap.assert_no_leaks()
+        message = str(info.value)
+        assert "sink:      process stderr (file descriptor 2)" in message
+        assert "canary of kind 'email' found" in message
+
+    def test_descriptor_and_child_writes_are_seen(self, configured: Any) -> None:
+        """os.write(1, ...) and a subprocess inheriting stderr are both checked."""
+        configured()
+        with testing.capture() as cap:
+            first = testing.canary("token")
+            second = testing.canary("card")
+            os.write(1, f"raw {first}\n".encode())
+            subprocess.run(
+                [sys.executable, "-c", f"import sys; sys.stderr.write({second!r})"],
+                check=True,
+                timeout=60,
+            )
+            with pytest.raises(AssertionError) as info:
+                cap.assert_no_leaks()
+        message = str(info.value)
+        assert "process stdout (file descriptor 1)" in message
+        assert "process stderr (file descriptor 2)" in message
+        assert "2 leak(s)" in message
+
+    def test_output_still_reaches_the_test_runner(
+        self, configured: Any, capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        """What the test printed during the capture is handed on when it ends."""
+        configured()
+        with testing.capture():
+            print("visible after")
+            os.write(2, b"also after\n")
+        got = capfd.readouterr()
+        assert "visible after" in got.out
+        assert "also after" in got.err
+
+    def test_streams_false_does_not_look(self, configured: Any) -> None:
+        """capture(streams=False) checks the chain's lines only."""
+        configured()
+        with testing.capture(streams=False) as cap:
+            print(testing.canary("email"))
+            cap.assert_no_leaks()
+            assert cap.process_output() == []
+
+    def test_clean_output_passes(self, configured: Any) -> None:
+        """Output without a canary is fine: only canaries fail."""
+        configured()
+        with testing.capture() as cap:
+            secret = testing.canary("email")
+            print("progress: 3 of 4")
+            safelog.get_logger(__name__).info("noted", note=secret)
+            cap.assert_no_leaks()
+            stdout = "process stdout (file descriptor 1)"
+            assert (stdout, "progress: 3 of 4") in cap.process_output()
+
+    def test_stdio_guard_output_is_metadata(self, console: Any) -> None:
+        """Under configure(stdio='guard'), print() of a canary reaches the process as a record."""
+        safelog.configure(service="svc", stdio="guard")
+        with testing.capture() as cap:
+            print("for", testing.canary("email"))
+            cap.assert_no_leaks()
+            lines = [line for _, line in cap.process_output()]
+        assert [json.loads(line)["event"] for line in lines] == ["stdio_write"]
+
+    def test_python_output_is_passed_on_at_once(
+        self, configured: Any, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """print() inside a capture reaches capsys immediately: readouterr() mid-test works."""
+        configured()
+        with testing.capture() as cap:
+            print("seen now")
+            assert capsys.readouterr().out == "seen now\n"
+            assert ("process stdout (file descriptor 1)", "seen now") in cap.process_output()
+
+
+class TestNames:
+    def test_old_name_warns_and_still_works(self) -> None:
+        """safelog.testing.LogCapture is the renamed SafelogCapture, with a DeprecationWarning."""
+        with pytest.warns(DeprecationWarning, match="SafelogCapture"):
+            old = testing.LogCapture
+        assert old is testing.SafelogCapture
+
+    def test_new_name_does_not_clash_with_structlog(self) -> None:
+        """The capture class is not named like structlog.testing.LogCapture."""
+        import structlog.testing
+
+        assert testing.SafelogCapture.__name__ not in vars(structlog.testing)
+        assert "LogCapture" not in testing.__all__

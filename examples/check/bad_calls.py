@@ -48,6 +48,9 @@ def examples(  # noqa: PLR0917 -- one parameter per thing a bad call leaks
         # --8<-- [start:sl107]
         logger.error("export failed: %s", exc)  # expect: SL107
         # --8<-- [end:sl107]
+        # --8<-- [start:sl108]
+        logger.warning("export failed: %s", repr(exc))  # expect: SL108
+        # --8<-- [end:sl108]
         # --8<-- [start:sl201]
         log.error("export_failed", outcome=str(exc))  # expect: SL201
         # --8<-- [end:sl201]

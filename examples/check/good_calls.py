@@ -47,6 +47,9 @@ def examples(page: Any, request: Any, response: Any, outcome: Any) -> None:
         # --8<-- [start:sl107]
         logger.exception("page_export_failed")  # the type and frames, never the message
         # --8<-- [end:sl107]
+        # --8<-- [start:sl108]
+        logger.warning("page_export_failed", exc_info=True)
+        # --8<-- [end:sl108]
         # --8<-- [start:sl201]
         log.exception("page_export_failed", outcome="failed")
         # --8<-- [end:sl201]

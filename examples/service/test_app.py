@@ -16,7 +16,7 @@ import pytest
 
 import safelog
 
-from safelog.testing import CanaryFactory, LogCapture
+from safelog.testing import CanaryFactory, SafelogCapture
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def _logging(safelog_cloudwatch: Any) -> Iterator[None]:
     safelog.shutdown()
 
 
-def test_export_logs_metadata_only(safelog_capture: LogCapture, canary: CanaryFactory) -> None:
+def test_export_logs_metadata_only(safelog_capture: SafelogCapture, canary: CanaryFactory) -> None:
     page = app.Page(
         page_id=7, title=canary("text"), body=canary("body"), owner_email=canary("email")
     )
@@ -42,7 +42,7 @@ def test_export_logs_metadata_only(safelog_capture: LogCapture, canary: CanaryFa
 
 
 def test_failed_export_keeps_the_error_type_not_its_message(
-    safelog_capture: LogCapture, canary: CanaryFactory
+    safelog_capture: SafelogCapture, canary: CanaryFactory
 ) -> None:
     page = app.Page(page_id=8, title=canary("text"), body="   ", owner_email=canary("email"))
 
@@ -55,7 +55,7 @@ def test_failed_export_keeps_the_error_type_not_its_message(
 
 
 def test_customer_input_in_a_declared_field_becomes_a_marker(
-    safelog_capture: LogCapture, canary: CanaryFactory
+    safelog_capture: SafelogCapture, canary: CanaryFactory
 ) -> None:
     page = app.Page(page_id=9, title="t", body="b", owner_email="e@example.org")
     export_format = canary("url")  # whatever the customer sent

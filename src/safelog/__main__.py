@@ -62,7 +62,7 @@ def _add_check(sub: Subparsers) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from ._check import FORMATTERS, check_paths
+    from .check import FORMATTERS, check_paths
     from .policy import ConfigurationError
 
     try:
@@ -77,7 +77,7 @@ def _run_check(args: argparse.Namespace) -> int:
         sys.stderr.write(f"safelog check: error: {exc}\n")
         return EXIT_USAGE
     sys.stdout.write(FORMATTERS[args.format](report))
-    return EXIT_FINDINGS if report.findings else EXIT_OK
+    return EXIT_FINDINGS if report.failed else EXIT_OK
 
 
 def _add_inventory(sub: Subparsers) -> None:
@@ -97,8 +97,47 @@ def _add_inventory(sub: Subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def _add_explain(sub: Subparsers) -> None:
+    from ._explain import add_arguments, run
+
+    p = sub.add_parser(
+        "explain",
+        help="say what happens to each part of the log call at FILE:LINE",
+        description=(
+            "Explain one log call against the field policy: which keyword arguments "
+            "are kept, which are dropped and why (undeclared, positional, non-constant "
+            "event). Static: the file is parsed, never run. See docs/dev-console.md."
+        ),
+    )
+    add_arguments(p)
+    p.set_defaults(run=run)
+
+
+def _add_audit(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "audit",
+        help="prove on what CloudWatch stored that the logs are metadata only",
+        description=(
+            "Check every record stored in a CloudWatch Logs group within a window against "
+            "the field policy (and, with --source, the code's event names). Findings name "
+            "stream, time and rule, never a stored value. Exit 0 conforming, 1 findings, "
+            "2 could not run. See docs/audit.md."
+        ),
+    )
+    # The audit's own module imports no boto3 until it runs.
+    from .audit._cli import add_arguments, run
+
+    add_arguments(p)
+    p.set_defaults(run=run)
+
+
 #: One function per subcommand; each adds its parser and sets ``run``.
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_check, _add_inventory]
+COMMANDS: list[Callable[[Subparsers], None]] = [
+    _add_check,
+    _add_inventory,
+    _add_audit,
+    _add_explain,
+]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -22,7 +22,20 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _context, _hooks, _integration, _lifecycle, _options, _state
+from . import (
+    _callsite,
+    _children,
+    _context,
+    _dev,
+    _hooks,
+    _integration,
+    _lifecycle,
+    _metrics,
+    _options,
+    _scope,
+    _state,
+    _stdio,
+)
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -35,7 +48,7 @@ from ._chain import (
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind
-from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers
+from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers, handler_entries
 
 
 __all__ = [
@@ -86,6 +99,13 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     pyproject: str | os.PathLike[str] | bool = False,
     hooks: bool | Iterable[str] = True,
     handle_sigterm: bool = True,
+    stdio: _stdio.StdioMode | None = None,
+    dev: bool | None = None,
+    metrics_namespace: str | None = None,
+    buffer_level: str | None = None,
+    buffer_max_bytes: int | None = None,
+    buffer_max_records: int | None = None,
+    sampling_rate: float | None = None,
 ) -> None:
     """
     Configure safelog once, at startup.
@@ -95,14 +115,34 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
 
     *hooks* installs safelog's crash and warning hooks: True for all, False
     for none, or names from ``"excepthook"``, ``"threading"``,
-    ``"unraisable"``, ``"warnings"``; `shutdown` restores the previous ones.
+    ``"unraisable"``, ``"warnings"``, ``"multiprocessing"`` (an exception
+    ending a ``multiprocessing`` child becomes a record, not CPython's
+    traceback on stderr); `shutdown` restores the previous ones.
+
+    *stdio* ``"guard"`` turns text written to ``sys.stdout``/``sys.stderr``
+    by anything but safelog's sinks (``print()``, ``traceback.print_exc()``,
+    libraries) into metadata records; ``"off"`` (the default) leaves them.
 
     *handle_sigterm*: when SIGTERM still has its default action, flush every
     sink within *shutdown_timeout* on SIGTERM, then end as SIGTERM would.
 
+    *dev* (or ``SAFELOG_DEV=1``) turns the console into the development
+    console: readable records, dropped fields by name and reason, exception
+    messages -- on the console only, never in what any other sink gets. It
+    refuses to start with a CloudWatch sink or under a managed runtime
+    (Lambda, ECS, Kubernetes, ...).
+    *metrics_namespace* is the CloudWatch namespace of the fields declared
+    with ``metric=`` (records carrying them are written in the Embedded
+    Metric Format); *buffer_level* (``"DEBUG"`` or ``"INFO"``) holds records
+    at or below it inside `safelog.buffered` scopes until an error, in a
+    buffer of at most *buffer_max_bytes* and *buffer_max_records*;
+    *sampling_rate* keeps the DEBUG/INFO records of that share of scopes.
+    See docs/metrics.md.
+
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
-    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``), and
+    ``SAFELOG_HASH_KEY``, ``SAFELOG_HASH_KEY_ID``, ``SAFELOG_CONSOLE``,
+    ``SAFELOG_STDIO``), and
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default
@@ -134,6 +174,9 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
+        if opts.dev and cloudwatch is not None:
+            reason = _dev.refusal(cloudwatch=True, environ=os.environ)
+            raise ConfigurationError(reason)
         _apply(opts, cloudwatch, extra, handle_sigterm=handle_sigterm)
 
 
@@ -152,6 +195,13 @@ _RESOLVED = frozenset(
         "shutdown_timeout",
         "pyproject",
         "hooks",
+        "stdio",
+        "dev",
+        "metrics_namespace",
+        "buffer_level",
+        "buffer_max_bytes",
+        "buffer_max_records",
+        "sampling_rate",
     }
 )
 
@@ -187,14 +237,15 @@ def _check_factory(cloudwatch: object) -> None:
         raise ConfigurationError(msg)
 
 
-def _console_sink(choice: _options.ConsoleChoice) -> Sink | None:
+def _console_sink(choice: _options.ConsoleChoice, *, dev: bool = False) -> Sink | None:
+    make: Callable[[IO[str] | None], Sink] = _dev.DevConsoleSink if dev else ConsoleSink
     if choice is True:
-        return ConsoleSink(None)
+        return make(None)
     if choice is False:
         return None
     if choice == "stdout":
-        return ConsoleSink(sys.stdout)
-    return ConsoleSink(cast("IO[str]", choice))
+        return make(sys.stdout)
+    return make(cast("IO[str]", choice))
 
 
 def _make_sinks(
@@ -205,7 +256,7 @@ def _make_sinks(
 ) -> tuple[tuple[Sink, ...], Callable[[Dispatcher], None]]:
     """The sinks in order, and the function that tells a reporting sink its dispatcher."""
     sinks: list[Sink] = []
-    console = _console_sink(opts.console)
+    console = _console_sink(opts.console, dev=opts.dev)
     if console is not None:
         sinks.append(console)
     holder: list[Dispatcher] = []
@@ -269,6 +320,9 @@ def _build_and_install(
         metadata=metadata,
         level=opts.level,
         generation=_state.next_generation(),
+        dev=opts.dev,
+        metrics_namespace=opts.metrics_namespace,
+        scopes=opts.scopes,
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
@@ -277,9 +331,9 @@ def _build_and_install(
         handler = SafelogHandler(state.chain, opts.level)
         try:
             state.saved = _take_over_logging(handler, opts.level, opts.foreign_handlers)
-            taken_over = [
-                describe_handlers([(lg, h)]) for lg, hs, _ in state.saved.detached for h in hs
-            ]
+            taken_over = handler_entries(
+                [(lg, h) for lg, hs, _ in state.saved.detached for h in hs]
+            )
         except ConfigurationError:
             state.chain.dispatcher.close(0.1)
             raise
@@ -294,10 +348,14 @@ def _build_and_install(
         cache_logger_on_first_use=False,
     )
     state.on_shutdown.append(_hooks.install(opts.hooks))
+    if "multiprocessing" in opts.hooks:
+        state.on_shutdown.append(_children.install(opts.shutdown_timeout))
+    if opts.stdio == "guard":
+        state.on_shutdown.append(_stdio.install(state.chain))
     _state.install(state)
     _lifecycle.on_configure(opts.shutdown_timeout)
     if taken_over:
-        _report_taken_over(sorted(set(taken_over)))
+        _report_taken_over(taken_over)
 
 
 def _report_taken_over(handlers: list[str]) -> None:
@@ -450,6 +508,8 @@ class BoundLogger(Protocol):
     async def aexception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
     async def acritical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
     async def alog(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def metric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def ametric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
 
 
 _CACHED_METHODS = frozenset(
@@ -464,6 +524,7 @@ _CACHED_METHODS = frozenset(
         "critical",
         "fatal",
         "log",
+        "metric",
     }
 )
 
@@ -668,12 +729,18 @@ def stats() -> dict[str, int]:
         "sink_errors": state.chain.dispatcher.errors,
         "recursion_reduced": state.chain.reduced,
         "recursion_lost": lost_at_recursion_limit(),
+        # Why values were dropped, by reason (a typed counter in the chain).
+        **state.policy_filter.counts.as_stats(),
     }
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
     # Incoming request ids replaced and trace headers dropped (integrations).
     out.update(_context.counters.as_dict())
+    for stage in state.chain.processors:
+        # Present only when metrics, buffering or sampling are on.
+        if isinstance(stage, (_metrics.MetricEmbedder, _scope.ScopeRouter)):
+            out.update(stage.counters.as_dict())
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):

@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: The hooks `safelog.configure` can install, by their ``hooks=`` name.
-HOOKS = ("excepthook", "threading", "unraisable", "warnings")
+HOOKS = ("excepthook", "multiprocessing", "threading", "unraisable", "warnings")
 
 _WARNINGS_LOGGER = "py.warnings"
 # A name of stdlib's own convention, trusted like a module name.

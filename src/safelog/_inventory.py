@@ -55,6 +55,8 @@ __all__ = [
     "from_pyproject",
     "inventory",
     "main",
+    "policy_from_module",
+    "policy_from_pyproject",
     "render_json",
     "render_markdown",
     "run",
@@ -81,8 +83,8 @@ BUILTINS: tuple[Builtin, ...] = (
     Builtin(
         "level",
         "always",
-        "debug, info, warning, error or critical (levelN for custom stdlib levels). "
-        "Taken from the method called or the record's level number.",
+        "debug, info, warning, error or critical (levelN for custom stdlib levels), or "
+        "metric for `log.metric()`. Taken from the method called or the record's level number.",
     ),
     Builtin(
         "logger",
@@ -151,6 +153,25 @@ BUILTINS: tuple[Builtin, ...] = (
         "stack",
         "with stack_info=True",
         "The call stack as a list of module, function and line: names of code only.",
+    ),
+    Builtin(
+        "_aws",
+        "in records that carry a field declared with metric=",
+        "CloudWatch Embedded Metric Format metadata: the record's time in epoch ms, the "
+        "configured namespace, and the names and units of the metric fields and the names "
+        "of the dimensions (service, environment, fields declared with dimension=True) "
+        "-- names from the policy and configuration only. In these records dimension "
+        "fields are rendered as strings.",
+    ),
+    Builtin(
+        "buffered",
+        "in records held by buffer_level and emitted because their scope had an error",
+        "true: the record was logged earlier in the scope and held until the error.",
+    ),
+    Builtin(
+        "sampling_rate",
+        "in DEBUG/INFO records of sampled-in scopes, when sampling_rate is configured",
+        "The configured rate, a number from 0 to 1.",
     ),
     Builtin(
         "safelog_cut",
@@ -324,18 +345,29 @@ def _display_path(path: Path) -> str:
         return path.as_posix()
 
 
-def from_pyproject(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
-    """The inventory of ``[tool.safelog]`` in *path* (default: search from cwd)."""
+def policy_from_pyproject(
+    path: str | os.PathLike[str] | None = None,
+) -> tuple[FieldPolicy, str, str | None]:
+    """
+    The policy of ``[tool.safelog]`` in *path* (default: search from cwd),
+    with where it came from and the service name it declares.
+    """
     found = _pyproject.load(None if path is None else Path(path))
     if found is None:
         msg = "pyproject: no pyproject.toml with a [tool.safelog] table was found"
         raise ConfigurationError(msg)
     service = found.options.get("service")
-    return inventory(
+    return (
         found.fields,
-        source=_display_path(found.path),
-        service=service if isinstance(service, str) else None,
+        _display_path(found.path),
+        service if isinstance(service, str) else None,
     )
+
+
+def from_pyproject(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The inventory of ``[tool.safelog]`` in *path* (default: search from cwd)."""
+    policy, source, service = policy_from_pyproject(path)
+    return inventory(policy, source=source, service=service)
 
 
 class _ConfigureCalled(BaseException):
@@ -388,6 +420,15 @@ def from_module(spec: str) -> dict[str, Any]:
     it) or ``pkg.mod:NAME`` (a `FieldPolicy` or a mapping of field names to
     kinds).
     """
+    policy, source, service = policy_from_module(spec)
+    return inventory(policy, source=source, service=service)
+
+
+def policy_from_module(spec: str) -> tuple[FieldPolicy, str, str | None]:
+    """
+    The policy a module configures (see `from_module` for *spec*), with
+    where it came from and the service name, if the call gave one.
+    """
     module_name, _, attr = spec.partition(":")
     if not module_name or (":" in spec and not attr):
         msg = "module: must be 'pkg.mod', 'pkg.mod:function' or 'pkg.mod:POLICY'"
@@ -411,9 +452,9 @@ def from_module(spec: str) -> dict[str, Any]:
                 raise ConfigurationError(msg)
             target = getattr(module, attr)
             if isinstance(target, FieldPolicy):
-                return inventory(target, source=spec)
+                return target, spec, None
             if isinstance(target, Mapping):
-                return inventory(FieldPolicy(target), source=spec)
+                return FieldPolicy(target), spec, None
             if not callable(target):
                 msg = f"module: {spec} is neither a function nor a field policy"
                 raise ConfigurationError(msg)
@@ -425,7 +466,7 @@ def from_module(spec: str) -> dict[str, Any]:
         )
         raise ConfigurationError(msg)
     policy, file_source, service = _policy_from_call(calls[0])
-    return inventory(policy, source=file_source or spec, service=service)
+    return policy, file_source or spec, service
 
 
 def _call(target: Callable[[], object], spec: str) -> None:

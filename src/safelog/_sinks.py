@@ -13,9 +13,10 @@ import threading
 import time
 
 from collections import deque
-
 from collections.abc import Callable
 from typing import IO, Protocol, runtime_checkable
+
+from ._stdio import GuardedStream
 
 
 __all__ = ["ConsoleSink", "Dispatcher", "Sink", "internal_threads"]
@@ -104,7 +105,13 @@ class ConsoleSink:
                 line = self._pending.popleft()
 
     def _write(self, line: str) -> None:
-        stream = self._stream if self._stream is not None else sys.stderr
+        stream = self._stream
+        if stream is None:
+            stream = sys.stderr
+            if type(stream) is GuardedStream:
+                # The stdio guard: safelog's own lines go to the real stream.
+                # (A stream given to configure() was taken before the guard.)
+                stream = stream.real
         try:
             stream.write(line + "\n")
             stream.flush()
@@ -114,7 +121,11 @@ class ConsoleSink:
             self.errors += 1
 
     def flush(self, timeout: float | None = None) -> None:
-        stream = self._stream if self._stream is not None else sys.stderr
+        stream = self._stream
+        if stream is None:
+            stream = sys.stderr
+            if type(stream) is GuardedStream:
+                stream = stream.real
         try:
             stream.flush()
         except Exception:  # noqa: BLE001

@@ -90,10 +90,15 @@ def is_source_of_code(filename: object) -> bool:
     the team wrote: a frozen stdlib module, or a regular file on disk (for a
     zip import, the archive) last modified before safelog was imported.
 
-    Not code: ``<string>``, ``<rule>`` and every other pseudo-file of code
-    compiled at runtime (whether or not something put it into `linecache`),
-    a file that does not exist, and a file written while the process ran --
-    a module generated from data and then imported.
+    One pseudo-file is code: ``<string>`` in a process started as ``python
+    -c COMMAND``, whose source is that command line (an operator typed it);
+    its literals are the command's own, whatever else is compiled under the
+    same name.
+
+    Not code: ``<string>`` otherwise, ``<rule>`` and every other pseudo-file
+    of code compiled at runtime (whether or not something put it into
+    `linecache`), a file that does not exist, and a file written while the
+    process ran -- a module generated from data and then imported.
     """
     if type(filename) is not str or not filename:
         return False
@@ -103,6 +108,8 @@ def is_source_of_code(filename: object) -> bool:
     if filename.startswith("<frozen ") and filename.endswith(">"):
         # Stdlib modules compiled into the interpreter: code, not data.
         verdict = filename[8:-1].replace(".", "").replace("_", "").isalnum()
+    elif filename == _COMMAND_FILE:
+        verdict = command_source() is not None
     elif filename.startswith("<"):
         verdict = False
     else:
@@ -127,10 +134,38 @@ def _written_before_start(filename: str) -> bool:
     return False
 
 
+_COMMAND_FILE = "<string>"
+
+
+def command_source() -> str | None:
+    """The ``COMMAND`` of ``python -c COMMAND`` that started this process, if it was one."""
+    argv = getattr(sys, "orig_argv", None) or []
+    if not sys.argv or sys.argv[0] != "-c":
+        return None
+    i = 1
+    while i < len(argv) - 1:
+        arg = argv[i]
+        # "-c", or flags run together before it ("-Ic", "-Bc").
+        if arg == "-c" or (arg.startswith("-") and arg[1:].isalpha() and arg.endswith("c")):
+            command = argv[i + 1]
+            return command if type(command) is str else None
+        if not arg.startswith("-"):
+            return None
+        # Options that take a separate value ("-X dev", "-W error").
+        i += 2 if arg in ("-X", "-W") else 1
+    return None
+
+
 def _module_code(filename: str, globals_: dict[str, Any] | None) -> CodeType | None:
     """The code compiled from *filename* as it is on disk, or None."""
     if not is_source_of_code(filename):
         return None
+    if filename == _COMMAND_FILE:
+        command = command_source()
+        try:
+            return None if command is None else compile(command, filename, "exec")
+        except Exception:  # noqa: BLE001 -- not compilable: no pool
+            return None
     if globals_ is not None:
         # The loader's own code (zip imports, sourceless deployments), if it
         # compiles the same file.

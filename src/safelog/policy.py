@@ -20,9 +20,7 @@ import enum as _enum
 import hashlib
 import hmac
 import math
-import operator
 import re
-import sys
 import uuid as _uuid
 
 from collections.abc import Callable, Iterable, Mapping
@@ -30,11 +28,22 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+from ._numbers import (
+    CARD_MIN,
+    card_like_int,
+    exact_int,
+    exact_str,
+    looks_like_card_number,
+    numpy_bool,
+    numpy_float,
+    numpy_int,
+)
 from .errors import ConfigurationError  # re-exported: its home before 0.2
 
 
 __all__ = [
     "KINDS",
+    "METRIC_UNITS",
     "RESERVED_KEYS",
     "Bool",
     "Cleaner",
@@ -81,6 +90,44 @@ RESERVED_KEYS: frozenset[str] = frozenset(
         "safelog",
         "positional_args",
         "_safelog_frame",
+        # Added by safelog's metrics, buffering and sampling (see _metrics,
+        # _scope): a call argument must never forge them.
+        "_aws",
+        "buffered",
+        "sampling_rate",
+    }
+)
+
+#: The units CloudWatch accepts for a metric (``metric="Milliseconds"``).
+METRIC_UNITS: frozenset[str] = frozenset(
+    {
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
     }
 )
 
@@ -94,117 +141,6 @@ _UUID = re.compile(
     r"([0-9a-fA-F]{4})-?([0-9a-fA-F]{12})\Z"
 )
 _ROUTE = re.compile(r"/[A-Za-z0-9._~/{}<>:\-]{0,199}\Z")
-
-
-def _exact_int(value: object) -> int | None:
-    # bool is an int subclass but means something else; other int subclasses
-    # are normalised through int's own slot so an overridden __int__/__index__
-    # cannot change the number.
-    t = type(value)
-    if t is int:
-        return value  # type: ignore[return-value]
-    if t is bool or not isinstance(value, int):
-        return None
-    return int.__int__(value)
-
-
-def _exact_str(value: object) -> str | None:
-    if type(value) is str:
-        return value
-    if isinstance(value, str):
-        # str's own slot copies the characters; an overridden __str__ is
-        # never consulted.
-        return str.__str__(value)
-    return None
-
-
-# numpy's scalar types by kind, looked up in the loaded numpy (never imported
-# here): a value of one of these exact types is a number by numpy's own C
-# slots, so its value is read with int()/float()/bool().
-_NUMPY_INTS = (
-    "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "byte", "short", "intc", "int_", "intp", "long", "longlong",
-    "ubyte", "ushort", "uintc", "uint", "uintp", "ulong", "ulonglong",
-)  # fmt: skip
-_NUMPY_FLOATS = ("float16", "float32", "float64", "half", "single", "double", "longdouble")
-_NUMPY_BOOLS = ("bool_", "bool")
-_numpy_types: list[Any] = [None, frozenset(), frozenset(), frozenset()]
-
-
-def _numpy_kinds() -> tuple[frozenset[type], frozenset[type], frozenset[type]]:
-    """numpy's exact int, float and bool scalar types, or empty sets without numpy."""
-    np = sys.modules.get("numpy")
-    cached = _numpy_types
-    if cached[0] is not np:
-        found = []
-        for names in (_NUMPY_INTS, _NUMPY_FLOATS, _NUMPY_BOOLS):
-            types_ = {getattr(np, n, None) for n in names} if np is not None else set()
-            found.append(frozenset(t for t in types_ if type(t) is type and t is not bool))
-        # A bool type is never an int type here, and builtins never appear.
-        cached[1:] = [found[0] - found[2] - {int, float}, found[1] - {float}, found[2]]
-        cached[0] = np
-    return cached[1], cached[2], cached[3]
-
-
-def _numpy_int(value: object) -> int | None:
-    if type(value) in _numpy_kinds()[0]:
-        # numpy's own __index__ (an exact numpy type: no override possible).
-        return operator.index(value)  # type: ignore[arg-type]
-    return None
-
-
-def _numpy_float(value: object) -> float | None:
-    if type(value) in _numpy_kinds()[1]:
-        return float(value)  # type: ignore[arg-type]
-    return None
-
-
-def _numpy_bool(value: object) -> bool | None:
-    if type(value) in _numpy_kinds()[2]:
-        return bool(value)
-    return None
-
-
-# A maximal run of digits, single spaces or dashes between them allowed.
-_DIGIT_RUN = re.compile(r"[0-9](?:[ -]?[0-9])*")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
-def looks_like_card_number(text: str) -> bool:
-    """
-    Whether *text* holds a run of 13 to 19 digits (plain, or grouped by
-    single spaces or dashes) that passes the Luhn check, as payment card
-    numbers do. About one in ten random digit runs of that length passes too.
-    """
-    if len(text) < 13:
-        return False
-    for m in _DIGIT_RUN.finditer(text):
-        run = m.group()
-        if len(run) < 13:
-            continue
-        digits = run.replace(" ", "").replace("-", "")
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
-    return False
-
-
-def _card_like_int(n: int) -> bool:
-    return not -_CARD_MIN < n < _CARD_MIN and looks_like_card_number(str(abs(n)))
-
-
-# The smallest 13-digit number: below it, no int can be a card number.
-_CARD_MIN = 10**12
 
 
 def _checked_flag(value: object, kind: str) -> bool:
@@ -227,16 +163,34 @@ class Kind:
     #: Short name used in markers and in the inventory.
     kind_name: ClassVar[str] = "custom"
 
-    __slots__ = ("purpose",)
+    __slots__ = ("dimension", "metric", "purpose")
 
     purpose: str
+    #: ``metric=`` as given: a CloudWatch unit name, True (the kind's own
+    #: unit) or None. `FieldPolicy` checks it with the field's name.
+    metric: str | bool | None
+    #: ``dimension=`` as given; `FieldPolicy` checks the kind allows it.
+    dimension: bool
 
-    def __init__(self, *, purpose: object = "") -> None:
+    def __init__(
+        self, *, purpose: object = "", metric: object = None, dimension: object = False
+    ) -> None:
         # Typed as object: policies also come from TOML, checked here.
         if not isinstance(purpose, str):
             msg = "purpose: must be a string"
             raise ConfigurationError(msg)
         self.purpose = purpose
+        # Only the type is checked here; FieldPolicy checks the rest with the
+        # field's name (a kind does not know it), so an Id(dimension=True)
+        # fails at configure() naming the field.
+        if metric is not None and type(metric) not in (bool, str):
+            msg = "metric: must be a CloudWatch unit name such as 'Count', or True"
+            raise ConfigurationError(msg)
+        if type(dimension) is not bool:
+            msg = "dimension: must be True or False"
+            raise ConfigurationError(msg)
+        self.metric = None if metric is False else metric  # type: ignore[assignment]
+        self.dimension = dimension
 
     @property
     def marker(self) -> str:
@@ -284,11 +238,13 @@ class Int(Kind):
         max: int | None = None,
         allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Int")
-        lo = _INT64_MIN if min is None else _exact_int(min)
-        hi = _INT64_MAX if max is None else _exact_int(max)
+        lo = _INT64_MIN if min is None else exact_int(min)
+        hi = _INT64_MAX if max is None else exact_int(max)
         if lo is None or hi is None:
             msg = "Int: min and max must be integers"
             raise ConfigurationError(msg)
@@ -299,12 +255,12 @@ class Int(Kind):
         self.max = min_(hi, _INT64_MAX)
 
     def clean(self, value: object) -> Scalar:
-        n = _exact_int(value)
+        n = exact_int(value)
         if n is None:
-            n = _numpy_int(value)
+            n = numpy_int(value)
         if n is None or n < self.min or n > self.max:
             return self.marker
-        if not self.allow_card_numbers and _card_like_int(n):
+        if not self.allow_card_numbers and card_like_int(n):
             return self.marker
         return n
 
@@ -313,7 +269,7 @@ class Int(Kind):
         if not self.allow_card_numbers:
             # Only numbers of 13 digits or more need the card check; narrow
             # the fast path's range to below them.
-            lo, hi = max_(lo, 1 - _CARD_MIN), min_(hi, _CARD_MIN - 1)
+            lo, hi = max_(lo, 1 - CARD_MIN), min_(hi, CARD_MIN - 1)
 
         def clean_int(value: object) -> Scalar:
             if type(value) is int and lo <= value <= hi:
@@ -344,8 +300,10 @@ class HttpStatus(Int):
     kind_name = "http_status"
     __slots__ = ()
 
-    def __init__(self, *, purpose: str = "") -> None:
-        super().__init__(min=100, max=599, purpose=purpose)
+    def __init__(
+        self, *, purpose: str = "", metric: str | bool | None = None, dimension: bool = False
+    ) -> None:
+        super().__init__(min=100, max=599, purpose=purpose, metric=metric, dimension=dimension)
 
 
 class Float(Kind):
@@ -365,8 +323,10 @@ class Float(Kind):
         max: float | None = None,
         allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Float")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
@@ -389,11 +349,11 @@ class Float(Kind):
         elif isinstance(value, float):
             f = float.__float__(value)
         else:
-            n = _exact_int(value)
+            n = exact_int(value)
             if n is None:
-                n = _numpy_int(value)
+                n = numpy_int(value)
             if n is None:
-                g = _numpy_float(value)
+                g = numpy_float(value)
                 if g is None:
                     return self.marker
                 f = g
@@ -404,7 +364,7 @@ class Float(Kind):
         # NaN fails both comparisons; infinities fail isfinite.
         if not (self.min <= f <= self.max) or not math.isfinite(f):
             return self.marker
-        if not self.allow_card_numbers and f.is_integer() and _card_like_int(int(f)):
+        if not self.allow_card_numbers and f.is_integer() and card_like_int(int(f)):
             return self.marker
         return f
 
@@ -412,7 +372,7 @@ class Float(Kind):
         lo, hi, slow = self.min, self.max, self.clean
         if not self.allow_card_numbers:
             # Only whole numbers of 13 digits or more need the card check.
-            lo, hi = max_(lo, 1.0 - _CARD_MIN), min_(hi, _CARD_MIN - 1.0)
+            lo, hi = max_(lo, 1.0 - CARD_MIN), min_(hi, CARD_MIN - 1.0)
 
         def clean_float(value: object) -> Scalar:
             # v - v is 0.0 only for finite v (inf - inf and NaN give NaN).
@@ -442,11 +402,18 @@ class Duration(Float):
     kind_name = "duration"
     __slots__ = ("_scale", "unit")
 
-    def __init__(self, *, unit: str = "ms", purpose: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        unit: str = "ms",
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
         if unit not in ("ms", "s"):
             msg = "Duration: unit must be 'ms' or 's'"
             raise ConfigurationError(msg)
-        super().__init__(min=0.0, purpose=purpose)
+        super().__init__(min=0.0, purpose=purpose, metric=metric, dimension=dimension)
         self.unit = unit
         self._scale = 1000.0 if unit == "ms" else 1.0
 
@@ -468,8 +435,11 @@ class Bool(Kind):
     def clean(self, value: object) -> Scalar:
         if value is True or value is False:
             return value
-        b = _numpy_bool(value)
+        b = numpy_bool(value)
         return self.marker if b is None else b
+
+
+_CONTAINERS: frozenset[type] = frozenset({list, tuple, set, frozenset})
 
 
 class Enum(Kind):
@@ -485,10 +455,24 @@ class Enum(Kind):
     kind_name = "enum"
     __slots__ = ("_lookup", "values")
 
-    def __init__(self, *values: str | int | type[_enum.Enum], purpose: str = "") -> None:
-        super().__init__(purpose=purpose)
+    def __init__(
+        self,
+        *values: str | int | type[_enum.Enum],
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         flat: list[str | int] = []
         for v in values:
+            # The annotation says str/int/Enum; a caller's list arrives anyway.
+            if type(v) in _CONTAINERS:
+                # Enum(["a", "b"]): the values were passed as one container.
+                msg = (
+                    f"{type(self).__name__}: pass the values as separate arguments, "
+                    f'{type(self).__name__}("a", "b"), not one list; or an enum.Enum class'
+                )
+                raise ConfigurationError(msg)
             if isinstance(v, type) and issubclass(v, _enum.Enum):
                 flat.extend(m.value for m in v)
             else:
@@ -543,11 +527,13 @@ class HttpMethod(Enum):
     kind_name = "http_method"
     __slots__ = ()
 
-    def __init__(self, *, purpose: str = "") -> None:
-        super().__init__(*_HTTP_METHODS, purpose=purpose)
+    def __init__(
+        self, *, purpose: str = "", metric: str | bool | None = None, dimension: bool = False
+    ) -> None:
+        super().__init__(*_HTTP_METHODS, purpose=purpose, metric=metric, dimension=dimension)
 
     def clean(self, value: object) -> Scalar:
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None or len(s) > 7:
             return self.marker
         return self._lookup.get((str, s.upper()), self.marker)
@@ -571,12 +557,18 @@ class Route(Enum):
     kind_name = "route"
     __slots__ = ()
 
-    def __init__(self, *templates: str, purpose: str = "") -> None:
+    def __init__(
+        self,
+        *templates: str,
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
         for t in templates:
             if type(t) is not str or not _ROUTE.match(t):
                 msg = "Route: templates must be strings like '/pages/{page_id}'"
                 raise ConfigurationError(msg)
-        super().__init__(*templates, purpose=purpose)
+        super().__init__(*templates, purpose=purpose, metric=metric, dimension=dimension)
 
     def constraints(self) -> dict[str, Any]:
         return {"templates": list(self.values)}
@@ -603,8 +595,10 @@ class Id(Kind):
         pattern: str | None = None,
         allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Id")
         if type(max_length) is not int or not 1 <= max_length <= 128:
             msg = "Id: max_length must be an int from 1 to 128"
@@ -617,9 +611,9 @@ class Id(Kind):
             raise ConfigurationError(msg) from None
 
     def clean(self, value: object) -> Scalar:
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None:
-            n = _exact_int(value)
+            n = exact_int(value)
             if n is None:
                 return self.marker
             s = str(n)
@@ -668,7 +662,7 @@ class Uuid(Kind):
     def clean(self, value: object) -> Scalar:
         if type(value) is _uuid.UUID:
             return str(value)
-        s = _exact_str(value)
+        s = exact_str(value)
         if s is None or len(s) > 36:
             return self.marker
         m = _UUID.match(s)
@@ -720,9 +714,9 @@ class Hashed(Kind):
             if type(value) is _uuid.UUID:
                 data = value.bytes
             else:
-                s = _exact_str(value)
+                s = exact_str(value)
                 if s is None:
-                    n = _exact_int(value)
+                    n = exact_int(value)
                     if n is None:
                         return marker
                     s = str(n)
@@ -808,6 +802,7 @@ class FieldPolicy:
             if not isinstance(kind, Kind):
                 msg = f"fields: {name!r} must be a safelog kind such as safelog.Int()"
                 raise ConfigurationError(msg)
+            _check_marks(name, kind)
             kinds[name] = kind
         # Copied into a read-only mapping: the caller's dict may change later.
         self.kinds: Mapping[str, Kind] = MappingProxyType(kinds)
@@ -828,6 +823,18 @@ class FieldPolicy:
                 cleaner = _scalar_only(cleaner, kind.marker)
             out[name] = (name, cleaner)
         return out
+
+    def metrics(self) -> tuple[tuple[str, str], ...]:
+        """``(field name, CloudWatch unit)`` of every metric field, in declared order."""
+        return tuple(
+            (name, unit)
+            for name, kind in self.kinds.items()
+            if (unit := metric_unit(kind)) is not None
+        )
+
+    def dimensions(self) -> tuple[str, ...]:
+        """Names of the dimension fields, in declared order."""
+        return tuple(name for name, kind in self.kinds.items() if kind.dimension)
 
     def needs_key(self) -> bool:
         return any(isinstance(k, Hashed) for k in self.kinds.values())
@@ -863,3 +870,62 @@ def _scalar_only(cleaner: Cleaner, marker: str) -> Cleaner:
         return marker
 
     return checked
+
+
+# Exact types, not isinstance: a subclass (a custom kind) can return anything
+# from clean(), so only these built-in kinds' values are trusted as metric
+# values or as dimension values.
+_METRIC_KINDS: frozenset[type[Kind]] = frozenset({Int, Float, Duration})
+#: Closed sets declared in code. An id, a hash or free text would make one
+#: metric per customer, and CloudWatch publishes dimension values as they are.
+_DIMENSION_KINDS: frozenset[type[Kind]] = frozenset({Enum, HttpMethod, HttpStatus, Route, Bool})
+_DURATION_UNITS = {"ms": "Milliseconds", "s": "Seconds"}
+
+
+def metric_unit(kind: Kind) -> str | None:
+    """The CloudWatch unit *kind* is published with, or None if it is no metric."""
+    requested = kind.metric
+    if requested is None or requested is False:
+        return None
+    if type(kind) is Duration and requested is True:
+        return _DURATION_UNITS[kind.unit]
+    if requested is True:
+        return "None"
+    return requested
+
+
+def _check_marks(name: str, kind: Kind) -> None:
+    if kind.metric is not None and kind.metric is not False:
+        if type(kind) not in _METRIC_KINDS:
+            msg = (
+                f"fields: {name!r} cannot be a metric: only Int, Float and Duration "
+                "fields can (remove metric=)"
+            )
+            raise ConfigurationError(msg)
+        unit = metric_unit(kind)
+        if unit not in METRIC_UNITS:
+            msg = (
+                f"fields: {name!r}: metric must be a CloudWatch unit such as 'Count', "
+                "'Milliseconds' or 'Bytes' (or True)"
+            )
+            raise ConfigurationError(msg)
+        if isinstance(kind, Duration) and unit != _DURATION_UNITS[kind.unit]:
+            msg = f"fields: {name!r}: a Duration is published in its own unit; use metric=True"
+            raise ConfigurationError(msg)
+    if kind.dimension:
+        if type(kind) not in _DIMENSION_KINDS:
+            msg = (
+                f"fields: {name!r} cannot be a metric dimension: only Enum, HttpMethod, "
+                "HttpStatus, Route and Bool fields can (an id, a hash or free text "
+                "would publish one metric per value); remove dimension="
+            )
+            raise ConfigurationError(msg)
+        if isinstance(kind, Enum):
+            for v in kind.values:
+                # CloudWatch dimension values: ASCII with a non-blank character.
+                if type(v) is str and (not v.isascii() or not v.strip() or not v.isprintable()):
+                    msg = (
+                        f"fields: {name!r}: a dimension's values must be printable ASCII "
+                        "with at least one non-blank character"
+                    )
+                    raise ConfigurationError(msg)

@@ -41,7 +41,13 @@ if TYPE_CHECKING:
     from ._chain import Chain
 
 
-__all__ = ["SafelogHandler", "bypassing_handlers", "describe_handlers", "record_to_event_dict"]
+__all__ = [
+    "SafelogHandler",
+    "bypassing_handlers",
+    "describe_handlers",
+    "handler_entries",
+    "record_to_event_dict",
+]
 
 # Attributes every LogRecord has; anything else on a record came from
 # ``extra=`` (or a filter) and is untrusted.
@@ -158,19 +164,25 @@ def bypassing_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
     return found
 
 
+#: How `describe_handlers` shows a logger whose name it cannot show.
+UNNAMED_LOGGER = "<logger>"
+#: What to do about an unnamed logger, appended once where one is shown.
+UNNAMED_LOGGER_HINT = (
+    f"{UNNAMED_LOGGER} is a logger whose name is not shown (not a module name "
+    "nor a literal of the handler's module: it could be data); list the loggers "
+    "that have handlers with: [n for n, lg in logging.root.manager.loggerDict.items() "
+    "if getattr(lg, 'handlers', None)]"
+)
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
 _MAX_MODULES_SEARCHED = 400
 
 
-def _logger_name_of_code(name: object) -> bool:
+def _literal_of_its_package(name: str) -> bool:
     """
-    A module name, or a literal in the source of a loaded module of the same
-    package (``"uvicorn.access"`` is written in uvicorn's config module).
+    A literal in the source of a loaded module of the package the name
+    starts with (``"uvicorn.access"`` is written in uvicorn's config module,
+    though a stdlib ``StreamHandler`` is attached to it).
     """
-    if type(name) is not str or len(name) > 200:
-        return False
-    if name in sys.modules or name == "root":
-        return True
     if _DOTTED.match(name) is None:
         return False
     top = name.partition(".")[0]
@@ -180,9 +192,32 @@ def _logger_name_of_code(name: object) -> bool:
 
 def describe_handlers(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
     """``module.Class on logger`` for each pair: names of code only."""
-    # Logger names can be built at runtime; only names of code are shown.
+    text = ", ".join(handler_entries(pairs))
+    if f" on {UNNAMED_LOGGER}" in text:
+        text += f" ({UNNAMED_LOGGER_HINT})"
+    return text
+
+
+def handler_entries(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> list[str]:
+    """Sorted ``module.Class on logger`` entries, names of code only (no hint)."""
+    # Logger names can be built at runtime. A name is shown if it is a loaded
+    # module's, or a string literal of the module that defines the handler's
+    # class (a library attaching its handler to its own named logger), or of
+    # a loaded module of the package the name starts with.
     parts = []
     for lg, h in pairs:
-        name = lg.name if _logger_name_of_code(lg.name) else "<logger>"
-        parts.append(f"{type(h).__module__}.{type(h).__qualname__} on {name}")
-    return ", ".join(sorted(set(parts)))
+        module = type(h).__module__
+        name = lg.name
+        shown = (
+            type(name) is str
+            and len(name) <= 200  # longer is not a logger name anyone wrote
+            and (
+                name in sys.modules
+                or name == "root"
+                or _callsite.is_module_literal(name, module)
+                or _callsite.is_module_literal(name, "__main__")
+                or _literal_of_its_package(name)
+            )
+        )
+        parts.append(f"{module}.{type(h).__qualname__} on {name if shown else UNNAMED_LOGGER}")
+    return sorted(set(parts))

@@ -24,10 +24,15 @@ They never print other logged values.
 from __future__ import annotations
 
 import base64
+import contextlib
+import io
 import json
 import logging
+import os
 import re
 import secrets
+import sys
+import tempfile
 import threading
 import urllib.parse
 import warnings
@@ -36,9 +41,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from types import TracebackType
-from typing import Any, Literal
+from typing import IO, TYPE_CHECKING, Any, Literal
 
-from . import _config, _hooks, _state
+from . import _config, _hooks, _state, _stdio
 from .stdlib import bypassing_handlers, describe_handlers
 
 
@@ -47,7 +52,8 @@ __all__ = [
     "CanaryFactory",
     "CanaryKind",
     "Leak",
-    "LogCapture",
+    "SafelogCapture",
+    "active_captures",
     "assert_logged",
     "assert_no_leaks",
     "canary",
@@ -153,7 +159,7 @@ class _Info:
 
 _registry: dict[str, _Info] = {}
 _registry_lock = threading.Lock()
-_active: list[LogCapture] = []
+_active: list[SafelogCapture] = []
 
 
 def canary(kind: CanaryKind = "text") -> str:
@@ -476,6 +482,183 @@ def _leak_message(leaks: list[Leak], problems: list[str]) -> str:
     return "\n".join(parts)
 
 
+# -- the process's own streams -----------------------------------------------
+
+_STREAM_FDS: tuple[tuple[_stdio.StreamName, int], ...] = (("stdout", 1), ("stderr", 2))
+
+
+class _Tee(io.TextIOBase):
+    """
+    Stands in for ``sys.stdout``/``sys.stderr`` during a capture: passes
+    every write on at once (pytest's ``capsys``/``capfd`` still see it) and,
+    when the stream it passes to does not write to the descriptor itself,
+    also records it for the leak check.
+    """
+
+    def __init__(self, fd: int, record_fd: int | None, passed_to: Any) -> None:
+        super().__init__()
+        self._fd = fd
+        self._record_fd = record_fd
+        self.passed_to = passed_to
+
+    def write(self, s: str) -> int:
+        text: object = s
+        if not isinstance(text, str):
+            msg = f"write() argument must be str, not {type(text).__name__}"
+            raise TypeError(msg)
+        if self._record_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self._record_fd, s.encode("utf-8", errors="backslashreplace"))
+        if self.passed_to is not None:
+            self.passed_to.write(s)
+        return len(s)
+
+    def flush(self) -> None:
+        _flush(self.passed_to)
+
+    def fileno(self) -> int:
+        # subprocess(stdout=sys.stdout) and the like write to the descriptor,
+        # which the capture watches too.
+        return self._fd
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]  # read-only, as on TextIOWrapper
+        return str(getattr(self.passed_to, "encoding", None) or "utf-8")
+
+
+def _writes_to(stream: object, fd: int) -> bool:
+    try:
+        return bool(stream.fileno() == fd)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 -- io.UnsupportedOperation, a closed stream
+        return False
+
+
+class _Redirect:
+    """
+    One of the process's standard streams, watched: file descriptor *fd*
+    points at a temporary file (C code, children, ``os.write``), and
+    ``sys.<name>`` is a `_Tee` (Python code).
+    """
+
+    def __init__(self, name: _stdio.StreamName, fd: int) -> None:
+        self.name = name
+        self.fd = fd
+        self.label = f"process {name} (file descriptor {fd})"
+        # O_APPEND: every writer (this process, forked and spawned children,
+        # C code) appends, so reading back never moves anyone's offset.
+        self.at_fd = tempfile.TemporaryFile(mode="a+b")  # noqa: SIM115 -- closed in close()
+        self.from_python = tempfile.TemporaryFile(mode="a+b")  # noqa: SIM115 -- same
+        self.saved: int | None = None
+        self.previous: Any = None
+        self.replayed = 0
+
+    def attach(self) -> None:
+        if self.saved is not None:
+            return
+        current = getattr(sys, self.name)
+        _flush(current)
+        inner = _stdio.real_stream(current)
+        _flush(inner)
+        self.saved = os.dup(self.fd)
+        os.dup2(self.at_fd.fileno(), self.fd)
+        # A stream that writes to the descriptor lands in at_fd already.
+        record = None if _writes_to(inner, self.fd) else self.from_python.fileno()
+        self.previous = _stdio.swap_real(self.name, _Tee(self.fd, record, inner))
+
+    def detach(self) -> None:
+        saved = self.saved
+        if saved is None:
+            return
+        self.saved = None
+        _flush(getattr(sys, self.name))
+        _stdio.swap_real(self.name, self.previous)
+        os.dup2(saved, self.fd)
+        os.close(saved)
+        # What reached the descriptor goes where it would have gone
+        # (pytest's capture, the terminal): the capture looks, never hides.
+        data = _read_from(self.at_fd, self.replayed)
+        self.replayed += len(data)
+        if data:
+            with contextlib.suppress(OSError):
+                os.write(self.fd, data)
+
+    def read(self) -> str:
+        data = _read_from(self.from_python, 0) + _read_from(self.at_fd, 0)
+        return data.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        try:
+            self.detach()
+        finally:
+            self.at_fd.close()
+            self.from_python.close()
+
+
+def _read_from(file: IO[bytes], offset: int) -> bytes:
+    fileno = file.fileno()
+    size = os.fstat(fileno).st_size
+    if size <= offset:
+        return b""
+    return os.pread(fileno, size - offset, offset)
+
+
+def _flush(stream: object) -> None:
+    flush = getattr(stream, "flush", None)
+    if callable(flush):
+        with contextlib.suppress(Exception):
+            flush()
+
+
+class _ProcessStreams:
+    """File descriptors 1 and 2 of this process, watched while a capture is active."""
+
+    def __init__(self) -> None:
+        self.redirects: list[_Redirect] = []
+        self.failed = False
+
+    def start(self) -> None:
+        for name, fd in _STREAM_FDS:
+            try:
+                redirect = _Redirect(name, fd)
+                redirect.attach()
+            except (OSError, ValueError):
+                # A closed or missing descriptor (a daemon, pythonw): said in
+                # problems(), never silently passed.
+                self.failed = True
+                continue
+            self.redirects.append(redirect)
+
+    def pause(self) -> None:
+        for redirect in reversed(self.redirects):
+            with contextlib.suppress(OSError, ValueError):
+                redirect.detach()
+
+    def resume(self) -> None:
+        for redirect in self.redirects:
+            try:
+                redirect.attach()
+            except (OSError, ValueError):
+                self.failed = True
+
+    def entries(self) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = []
+        for redirect in self.redirects:
+            out.extend((redirect.label, line) for line in redirect.read().splitlines() if line)
+        return out
+
+    def stop(self) -> None:
+        for redirect in reversed(self.redirects):
+            with contextlib.suppress(OSError, ValueError):
+                redirect.close()
+        self.redirects.clear()
+
+
 # -- the capture -------------------------------------------------------------
 
 # pytest's logging plugin puts these on the root logger around every test
@@ -559,7 +742,7 @@ def _show_expected(value: Any) -> str:
 _capture_lock = threading.Lock()
 
 
-class LogCapture:
+class SafelogCapture:
     """
     Every line the configured chain renders, as the sinks get it.
 
@@ -567,9 +750,12 @@ class LogCapture:
     on any thread while it is active are recorded.
     """
 
-    def __init__(self, *, read_back_timeout: float = 10.0, strict: bool = True) -> None:
+    def __init__(
+        self, *, read_back_timeout: float = 10.0, strict: bool = True, streams: bool = True
+    ) -> None:
         self.read_back_timeout = read_back_timeout
         self.strict = strict
+        self._streams: _ProcessStreams | None = _ProcessStreams() if streams else None
         self._lock = threading.Lock()
         self._lines: list[str] = []
         self._watched: dict[str, None] = {}
@@ -581,7 +767,7 @@ class LogCapture:
 
     # context manager
 
-    def __enter__(self) -> LogCapture:
+    def __enter__(self) -> SafelogCapture:
         state = _state.current()
         if state is None:
             msg = (
@@ -597,6 +783,8 @@ class LogCapture:
             state.chain.dispatcher.add_listener(self._listener)
         with _registry_lock:
             _active.append(self)
+        if self._streams is not None:
+            self._streams.start()
         return self
 
     def __exit__(
@@ -605,6 +793,8 @@ class LogCapture:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self._streams is not None:
+            self._streams.stop()
         with _registry_lock:
             if self in _active:
                 _active.remove(self)
@@ -677,6 +867,30 @@ class LogCapture:
             out.extend((label, line) for line in lines if type(line) is str)
         return out
 
+    def pause_streams(self) -> None:
+        """
+        Give file descriptors 1 and 2 back to whoever had them (a test
+        runner switching its own capture between test phases) and hand on
+        what reached them so far; `resume_streams` watches them again.
+        """
+        if self._streams is not None:
+            self._streams.pause()
+
+    def resume_streams(self) -> None:
+        """Watch file descriptors 1 and 2 again after `pause_streams`."""
+        if self._streams is not None:
+            self._streams.resume()
+
+    def process_output(self) -> list[tuple[str, str]]:
+        """
+        (stream, line) for what reached this process's file descriptors 1
+        and 2 since the capture began: ``print()``, CPython's own tracebacks,
+        children's output, C code. Empty with ``streams=False``.
+        """
+        if self._streams is None:
+            return []
+        return self._streams.entries()
+
     def problems(self) -> list[str]:
         """Reasons the capture cannot vouch for the output (empty when sound)."""
         out: list[str] = []
@@ -687,6 +901,11 @@ class LogCapture:
                 "later records went to a chain it does not watch"
             )
             return out
+        if self._streams is not None and self._streams.failed:
+            out.append(
+                "the process's stdout or stderr (file descriptor 1 or 2) could not be "
+                "watched: text that bypasses logging there goes unchecked"
+            )
         if not self.strict:
             return out
         if state.handler is None:
@@ -701,9 +920,7 @@ class LogCapture:
             for p in _config.self_check()
             if p.code not in {"handler-bypass", "hook-replaced"}  # redone below
         )
-        bypass = [
-            (lg, h) for lg, h in bypassing_handlers() if not _is_test_runner_handler(h)
-        ]
+        bypass = [(lg, h) for lg, h in bypassing_handlers() if not _is_test_runner_handler(h)]
         if bypass:
             out.append(
                 f"stdlib handlers bypass safelog: {describe_handlers(bypass)} "
@@ -734,6 +951,7 @@ class LogCapture:
         problems = self.problems()
         entries = [(self._label, line) for line in self.lines]
         entries.extend(self.stored())
+        entries.extend(self.process_output())
         leaks = _scan(entries, profiles)
         if leaks or problems:
             raise AssertionError(_leak_message(leaks, problems))
@@ -802,9 +1020,16 @@ def _missing_message(
     return "\n".join(lines)
 
 
-def capture(*, read_back_timeout: float = 10.0, strict: bool = True) -> LogCapture:
+def capture(
+    *, read_back_timeout: float = 10.0, strict: bool = True, streams: bool = True
+) -> SafelogCapture:
     """
-    A context manager recording every line the configured chain renders.
+    A context manager recording every line the configured chain renders,
+    and (with *streams*, the default) everything that reaches the process's
+    stdout and stderr at file-descriptor level while it is active: a
+    canary printed by ``traceback.print_exc()``, a child process or C code
+    fails `assert_no_leaks` too. That output still reaches pytest's own
+    capture (or the terminal) when the capture ends.
 
     safelog must be configured first. With *strict* (the default) the
     assertions also fail when something lets records bypass the chain
@@ -814,10 +1039,16 @@ def capture(*, read_back_timeout: float = 10.0, strict: bool = True) -> LogCaptu
     tolerated: they belong to the test run. *read_back_timeout* bounds each read of a sink's stored
     copy.
     """
-    return LogCapture(read_back_timeout=read_back_timeout, strict=strict)
+    return SafelogCapture(read_back_timeout=read_back_timeout, strict=strict, streams=streams)
 
 
-def _active_capture(name: str) -> LogCapture:
+def active_captures() -> tuple[SafelogCapture, ...]:
+    """The captures active right now, outermost first (the pytest plugin pauses them)."""
+    with _registry_lock:
+        return tuple(_active)
+
+
+def _active_capture(name: str) -> SafelogCapture:
     with _registry_lock:
         cap = _active[-1] if _active else None
     if cap is None:
@@ -827,12 +1058,31 @@ def _active_capture(name: str) -> LogCapture:
 
 
 def assert_no_leaks(*canaries: str) -> None:
-    """`LogCapture.assert_no_leaks` on the innermost active capture."""
+    """`SafelogCapture.assert_no_leaks` on the innermost active capture."""
     __tracebackhide__ = True
     _active_capture("assert_no_leaks").assert_no_leaks(*canaries)
 
 
 def assert_logged(event: str, /, **fields: Any) -> dict[str, Any]:
-    """`LogCapture.assert_logged` on the innermost active capture."""
+    """`SafelogCapture.assert_logged` on the innermost active capture."""
     __tracebackhide__ = True
     return _active_capture("assert_logged").assert_logged(event, **fields)
+
+
+if TYPE_CHECKING:
+    #: Deprecated: the old name of `SafelogCapture`.
+    LogCapture = SafelogCapture
+
+
+def __getattr__(name: str) -> Any:
+    # The old name clashed with structlog.testing.LogCapture; it still works
+    # for a while, with a warning.
+    if name == "LogCapture":
+        warnings.warn(
+            "safelog.testing.LogCapture is deprecated: use safelog.testing.SafelogCapture",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return SafelogCapture
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -64,18 +64,18 @@ def run_export(export):
         logger.exception("export.failed")  # ok
         logger.error("export failed: %s", e)  # expect: SL107
         logger.error("export.failed", exc_info=e)  # ok
-        logger.warning("export failed: %s", str(e))  # expect: SL201
-        logger.warning("export failed: %r", repr(e))  # expect: SL202
-        logger.warning("export failed: %s", e.args)  # expect: SL203
-        logger.warning("export failed: %s", e.args[0])  # expect: SL203
-        logger.error("export.failed %s", traceback.format_exc())  # expect: SL204
+        logger.warning("export failed: %s", str(e))  # expect: SL108
+        logger.warning("export failed: %r", repr(e))  # expect: SL108
+        logger.warning("export failed: %s", e.args)  # expect: SL108
+        logger.warning("export failed: %s", e.args[0])  # expect: SL108
+        logger.error("export.failed %s", traceback.format_exc())  # expect: SL108
         logger.error(traceback.format_exc())  # expect: SL105
         logger.error("export.failed", extra={"error": str(e)})  # expect: SL302, SL201
     except OSError as err:
         logger.error("export.io_error", extra={"attempt": export.attempt})  # declared: passes the policy
-        logger.error("export.io_error: %s", err.strerror)  # expect: SL203
-        logger.error("export.io_error: %s", vars(err))  # expect: SL205
-        logger.error("export io error %s", export.__dict__)  # expect: SL205
+        logger.error("export.io_error: %s", err.strerror)  # expect: SL108
+        logger.error("export.io_error: %s", vars(err))  # expect: SL108
+        logger.error("export io error %s", export.__dict__)  # expect: SL108
     logger.info(EXPORT_DONE, extra={"page_count": export.page_count})  # declared: passes the policy
 
 

@@ -3,6 +3,7 @@
 import enum
 import json
 import pprint
+import traceback
 from dataclasses import asdict
 
 import structlog
@@ -100,6 +101,7 @@ def validate(form, log_event):
         log.error("form.invalid", status=f"{exc}")  # expect: SL201
         log.error("form.invalid", status=exc.errors())  # expect: SL203
         log.error("form.invalid", status=exc.__notes__)  # expect: SL203
+        log.error("form.invalid", status=traceback.format_exc())  # expect: SL204
         log.error(exc)  # expect: SL106
         log.error(str(exc))  # expect: SL105
     log.info(log_event)  # expect: SL105

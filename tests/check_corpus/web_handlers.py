@@ -32,10 +32,10 @@ def call_api(session, url, payload):
     resp = session.post(url, json=payload)
     _logger.info("api.called")  # ok
     _logger.info("api.called status=%d", resp.status_code)  # ok
-    _logger.debug("api response %s", resp.text)  # expect: SL207
-    _logger.debug("api response %s", resp.content)  # expect: SL207
-    _logger.debug("api response %s", resp.json())  # expect: SL207
-    _logger.debug("api body %s", payload["body"])  # expect: SL207
+    _logger.debug("api response %s", resp.text)  # expect: SL108
+    _logger.debug("api response %s", resp.content)  # expect: SL108
+    _logger.debug("api response %s", resp.json())  # expect: SL108
+    _logger.debug("api body %s", payload["body"])  # expect: SL108
     log.info("api.called", http_status=resp.status_code, duration_ms=resp.elapsed)  # ok
     log.info("api.called", http_status=resp.status_code, route=resp.url)  # expect: SL207
     log.info("api.called", status=resp.headers)  # expect: SL207

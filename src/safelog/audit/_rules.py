@@ -1,0 +1,568 @@
+"""
+The audit's rules: is one stored record metadata only?
+
+Pure: a stored message (a string) in, the codes of the rules it breaks out.
+Declared fields are judged by the *runtime's own* kinds from `safelog.policy`
+(a stored value passes if the kind, given it, returns it unchanged, or if
+it is the kind's marker); nothing here is a copy of a validator.
+
+Nothing in this module returns, formats or raises anything derived from the
+record: a finding is a rule code, so the report built from findings can be
+pasted into a ticket.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from safelog.policy import (
+    RESERVED_KEYS,
+    FieldPolicy,
+    Float,
+    Hashed,
+    Id,
+    Kind,
+    Uuid,
+)
+
+
+__all__ = [
+    "BUILTIN_KEYS",
+    "MARKER_EVENTS",
+    "MAX_RECORD_BYTES",
+    "NESTED_KEYS",
+    "RULES",
+    "RecordChecker",
+    "Rule",
+    "event_is_name",
+    "kind_passes",
+    "looks_like_content",
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One audit rule: a code, a short name and fixed texts (never a value)."""
+
+    code: str
+    name: str
+    summary: str
+    fix: str
+
+
+def _rules(*rules: Rule) -> Mapping[str, Rule]:
+    return MappingProxyType({r.code: r for r in rules})
+
+
+#: Every rule the audit applies, by code.
+RULES: Mapping[str, Rule] = _rules(
+    Rule(
+        "SA101",
+        "not-json",
+        "the record is not JSON: free text, such as a print() or a plain logging handler",
+        "route this writer through safelog, or keep it out of the log group",
+    ),
+    Rule(
+        "SA102",
+        "truncated",
+        "the record starts as a JSON object but does not parse: cut by a writer that "
+        "is not safelog",
+        "route this writer through safelog (it cuts oversized records to valid JSON)",
+    ),
+    Rule(
+        "SA103",
+        "not-a-record",
+        "the record is JSON but not an object in safelog's shape (an object with an event)",
+        "route this writer through safelog",
+    ),
+    Rule(
+        "SA104",
+        "oversized",
+        "the record is larger than CloudWatch's event limit safelog ships within",
+        "route this writer through safelog (it cuts records to fit)",
+    ),
+    Rule(
+        "SA201",
+        "undeclared-key",
+        "a key is neither built-in metadata nor a declared field",
+        "declare the field with a kind, or stop logging it",
+    ),
+    Rule(
+        "SA202",
+        "wrong-kind",
+        "a declared field's value does not pass its kind (the runtime's own validator)",
+        "log the field through safelog, which replaces such values by a marker",
+    ),
+    Rule(
+        "SA203",
+        "bad-metadata",
+        "a built-in key holds a value safelog never writes there",
+        "route this writer through safelog",
+    ),
+    Rule(
+        "SA301",
+        "unknown-event",
+        "the event is not a string constant of the code given with --source, nor a safelog marker",
+        "log constant event names; check --source covers every service writing here",
+    ),
+    Rule(
+        "SA302",
+        "event-not-a-name",
+        "the event looks like a sentence or data, not a name",
+        "log a constant event name and pass values as declared fields",
+    ),
+    Rule(
+        "SA401",
+        "looks-like-content",
+        "a value looks like customer content (e-mail address, card number, URL with a "
+        "query, JWT, or a long high-entropy string outside Hashed/Id/Uuid fields)",
+        "find the call that writes it; declare the field with a kind that cannot carry it",
+    ),
+)
+
+#: CloudWatch's largest event (1 MiB less its 26 bytes of overhead); the
+#: shipper never sends more, so a larger stored record was written otherwise.
+MAX_RECORD_BYTES = 1_048_576 - 26
+
+#: Events safelog itself writes in place of, or beside, the code's events.
+MARKER_EVENTS: frozenset[str] = frozenset(
+    {
+        "<non-constant-event>",
+        "<safelog-internal-error>",
+        "safelog.cloudwatch.loss",
+    }
+)
+
+# -- shapes of built-in metadata ---------------------------------------------
+
+_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown"})
+_LEVEL_N = re.compile(r"level[0-9]{1,3}\Z")
+_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
+)
+_INFRA = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
+# Names of code: dotted identifiers, with the <locals>/<lambda>/<module>
+# parts of qualified names and safelog's own markers.
+_CODE_PART = r"(?:[A-Za-z_][A-Za-z0-9_]*|<[a-z-]+>)"
+_CODE_NAME = re.compile(rf"{_CODE_PART}(?:\.{_CODE_PART}){{0,63}}\Z")
+_FINGERPRINT = re.compile(r"[0-9a-f]{8,64}\Z")
+_MARKER = re.compile(r"<[a-z:_-]{1,40}>\Z")
+# What `Hashed` emits: "<key id>:<26 base32 characters>". The keyed digest
+# cannot be recomputed without the key, so its shape is what is checked.
+_HASHED = re.compile(r"[A-Za-z0-9_-]{1,16}:[a-z2-7]{26}\Z")
+
+# -- what content looks like ---------------------------------------------------
+
+# Every quantifier before a literal anchor is bounded: a 1 MB record is
+# scanned in linear time, never quadratic.
+_EMAIL = re.compile(
+    r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}"
+)
+_URL_QUERY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s?#]{0,2048}\?[^\s#=]{0,256}=")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.")
+_DIGITS = re.compile(r"[0-9](?:[ \-]?[0-9]){12,18}")
+_TOKEN = re.compile(r"[A-Za-z0-9+/_\-=]{24,}")
+_TOKEN_ENTROPY = 3.5  # bits per character; English words and names of code stay below
+
+# An event "looks like a name": short, no sentence punctuation at its end,
+# no line breaks or quotes, few words. Message templates of stdlib logging
+# ("cache miss for %s") pass; prose and data do not.
+_MAX_EVENT = 256
+_MAX_EVENT_WORDS = 12
+_EVENT_CHARS = re.compile(r"[A-Za-z0-9_.:/%<>()\[\], =+\-]+\Z")
+
+
+def _entropy(text: str) -> float:
+    counts: dict[str, int] = {}
+    for ch in text:
+        counts[ch] = counts.get(ch, 0) + 1
+    n = len(text)
+    return -sum(c / n * math.log2(c / n) for c in counts.values())
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = ord(ch) - 48
+        if i % 2:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+def looks_like_content(text: str) -> bool:
+    """Whether *text* looks like customer content (see rule SA401)."""
+    if _EMAIL.search(text) or _URL_QUERY.search(text) or _JWT.search(text):
+        return True
+    for m in _DIGITS.finditer(text):
+        digits = re.sub(r"[ \-]", "", m.group())
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            return True
+    return any(_entropy(m.group()) >= _TOKEN_ENTROPY for m in _TOKEN.finditer(text))
+
+
+def event_is_name(event: str) -> bool:
+    """Whether *event* looks like a name or template rather than a sentence or data."""
+    if not event or len(event) > _MAX_EVENT or not _EVENT_CHARS.match(event):
+        return False
+    if event.rstrip().endswith((".", "!", "?")) and " " in event:
+        return False
+    return len(event.split()) <= _MAX_EVENT_WORDS
+
+
+# -- kinds -------------------------------------------------------------------
+
+
+def kind_passes(kind: Kind, value: object) -> bool:
+    """
+    Whether a stored *value* is what *kind* emits: the runtime's validator
+    returns it unchanged (numbers compared by value, since JSON does not
+    keep int and float apart for Float), or it is the kind's marker.
+    """
+    if value == kind.marker and type(value) is str:
+        return True
+    if isinstance(kind, Hashed):
+        # Without the key the runtime validator can only fail closed; the
+        # pseudonym's shape is what can be checked.
+        return type(value) is str and _HASHED.match(value) is not None
+    if type(value) not in (str, int, float, bool) and value is not None:
+        return False
+    out = kind.clean(value)
+    if isinstance(kind, Float):  # Duration too
+        return type(value) in (int, float) and type(out) is float and out == value
+    return type(out) is type(value) and out == value
+
+
+# -- the checker ---------------------------------------------------------------
+
+_ERROR_KEYS = frozenset(
+    {
+        "type",
+        "frames",
+        "fingerprint",
+        "fields",
+        "errno",
+        "validation",
+        "cause",
+        "context",
+        "exceptions",
+        "exceptions_omitted",
+        "truncated",
+        "repeated",
+    }
+)
+_FRAME_KEYS = frozenset({"module", "function", "line"})
+#: Keys that can appear inside built-in structures (error, stack, EMF).
+NESTED_KEYS: frozenset[str] = (
+    _ERROR_KEYS
+    | _FRAME_KEYS
+    | {"omitted", "title", "errors", "loc", "errors_omitted"}
+    | {"Timestamp", "CloudWatchMetrics", "Namespace", "Dimensions", "Metrics", "Name", "Unit"}
+)
+#: Top-level keys safelog writes into every record, or into some.
+BUILTIN_KEYS: frozenset[str] = (
+    RESERVED_KEYS - {"exc_info", "stack_info", "safelog", "positional_args", "_safelog_frame"}
+) | {
+    "safelog_cut",
+    "safelog_error",
+}
+_CLOUDWATCH_KEY = re.compile(r"cloudwatch_[a-z_]{1,40}\Z")
+
+
+def _is_int(value: object) -> bool:
+    return type(value) is int
+
+
+def _is_name(value: object) -> bool:
+    return type(value) is str and _CODE_NAME.match(value) is not None
+
+
+def _is_line(value: object) -> bool:
+    return value is None or (type(value) is int and value >= 0)
+
+
+_CACHE_SIZE = 65_536
+
+
+class RecordChecker:
+    """
+    Judges stored records against a field policy and, optionally, the event
+    names the code can emit.
+
+    *events*: constants of the code (``--source``); None means unknown, so
+    only the shape of events is checked.
+    """
+
+    def __init__(self, policy: FieldPolicy, events: Collection[str] | None = None) -> None:
+        # Frozen at construction, as the runtime's policy is.
+        self.policy = policy
+        self.kinds: Mapping[str, Kind] = policy.kinds
+        self.events: frozenset[str] | None = None if events is None else frozenset(events)
+        self._content_cache: dict[str, bool] = {}
+        self._event_cache: dict[str, tuple[str, ...]] = {}
+        self._opaque = frozenset(
+            name for name, kind in self.kinds.items() if isinstance(kind, (Hashed, Id, Uuid))
+        )
+
+    def check(self, message: str) -> list[str]:
+        """The codes of the rules *message* breaks, sorted; empty if it conforms."""
+        if (
+            len(message) > MAX_RECORD_BYTES // 4
+            and len(message.encode("utf-8", "replace")) > MAX_RECORD_BYTES
+        ):
+            return ["SA104"]
+        text = message.strip()
+        if not text.startswith(("{", "[", '"')) and not _looks_like_json_scalar(text):
+            return ["SA101"]
+        try:
+            record = json.loads(text)
+        except (ValueError, RecursionError):
+            return ["SA102" if text.startswith("{") else "SA101"]
+        if type(record) is not dict:
+            return ["SA103"]
+        found: set[str] = set()
+        if "_aws" in record:
+            self._emf(record, found)
+        elif type(record.get("event")) is not str:
+            found.add("SA103")
+        for key, value in record.items():
+            if key == "_aws":
+                continue
+            kind = self.kinds.get(key)
+            if kind is not None:
+                if not kind_passes(kind, value):
+                    found.add("SA202")
+                    if any(looks_like_content(s) for s in _strings(value)):
+                        found.add("SA401")
+                elif key not in self._opaque and type(value) is str and self._content(value):
+                    found.add("SA401")
+                continue
+            if key == "event":
+                self._event(value, found)
+            elif key in BUILTIN_KEYS or _CLOUDWATCH_KEY.match(key):
+                self._builtin(key, value, found)
+            else:
+                found.add("SA201")
+                if any(looks_like_content(s) for s in _strings(value)):
+                    found.add("SA401")
+        return sorted(found)
+
+    # -- parts -----------------------------------------------------------------
+
+    def _content(self, value: str) -> bool:
+        # Field values repeat (statuses, small ids): short ones are cached,
+        # in a bounded table, so memory stays flat over millions of records.
+        if len(value) > 64:
+            return looks_like_content(value)
+        cache = self._content_cache
+        hit = cache.get(value)
+        if hit is None:
+            hit = looks_like_content(value)
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[value] = hit
+        return hit
+
+    def event_codes(self, event: str) -> list[str]:
+        """The codes of the event rules *event* breaks (empty if it is fine)."""
+        cache = self._event_cache
+        hit = cache.get(event)
+        if hit is None:
+            hit = tuple(self._event_codes(event))
+            if len(cache) >= _CACHE_SIZE:
+                cache.clear()
+            cache[event] = hit
+        return list(hit)
+
+    def _event_codes(self, event: str) -> list[str]:
+        if event in MARKER_EVENTS:
+            return []
+        out = []
+        if self.events is not None:
+            if event in self.events:
+                return []
+            out.append("SA301")
+        if not event_is_name(event):
+            out.append("SA302")
+        if looks_like_content(event):
+            out.append("SA401")
+        return out
+
+    def _event(self, value: object, found: set[str]) -> None:
+        if type(value) is str:  # else SA103 already
+            found.update(self.event_codes(value))
+
+    def _builtin(self, key: str, value: object, found: set[str]) -> None:
+        ok: bool
+        if key == "timestamp":
+            ok = type(value) is str and _TIMESTAMP.match(value) is not None
+        elif key == "level":
+            ok = type(value) is str and (value in _LEVELS or _LEVEL_N.match(value) is not None)
+        elif key in ("logger", "module", "function", "safelog_error"):
+            ok = _is_name(value)
+        elif key in ("service", "environment"):
+            ok = type(value) is str and _INFRA.match(value) is not None
+        elif key == "host":
+            ok = value is None or (type(value) is str and _INFRA.match(value) is not None)
+        elif key in ("pid", "dropped", "safelog_cut") or key.startswith("cloudwatch_"):
+            ok = _is_int(value)
+        elif key == "line":
+            ok = _is_line(value)
+        elif key == "error":
+            ok = _error_ok(value, 0) if type(value) is dict else False
+        elif key == "stack":
+            ok = value == "<unrenderable>" or _frames_ok(value)
+        else:
+            ok = False
+        if not ok:
+            found.add("SA203")
+            if any(looks_like_content(s) for s in _strings(value)):
+                found.add("SA401")
+
+    def _emf(self, record: dict[str, Any], found: set[str]) -> None:
+        # An embedded-metric-format record: its metrics and dimensions must
+        # be declared fields (or built-in metadata), checked like any key.
+        meta = record["_aws"]
+        if type(meta) is not dict or set(meta) - {"Timestamp", "CloudWatchMetrics"}:
+            found.add("SA203")
+            return
+        if not _is_int(meta.get("Timestamp")) or type(meta.get("CloudWatchMetrics")) is not list:
+            found.add("SA203")
+            return
+        for directive in meta["CloudWatchMetrics"]:
+            if not _emf_directive_ok(directive):
+                found.add("SA203")
+                return
+
+
+def _emf_directive_ok(directive: object) -> bool:
+    if type(directive) is not dict or set(directive) - {"Namespace", "Dimensions", "Metrics"}:
+        return False
+    if not _is_name(directive.get("Namespace")) and not (
+        type(directive.get("Namespace")) is str
+        and _INFRA.match(directive["Namespace"].replace("/", "."))
+    ):
+        return False
+    dims = directive.get("Dimensions", [])
+    if type(dims) is not list or not all(
+        type(d) is list and all(_is_name(n) for n in d) for d in dims
+    ):
+        return False
+    metrics = directive.get("Metrics")
+    if type(metrics) is not list:
+        return False
+    for m in metrics:
+        if type(m) is not dict or set(m) - {"Name", "Unit", "StorageResolution"}:
+            return False
+        if not _is_name(m.get("Name")):
+            return False
+        unit = m.get("Unit")
+        if unit is not None and not (type(unit) is str and _INFRA.match(unit.replace("/", "."))):
+            return False
+    return True
+
+
+def _looks_like_json_scalar(text: str) -> bool:
+    return (
+        text in ("true", "false", "null") or re.fullmatch(r"-?[0-9][0-9.eE+\-]*", text) is not None
+    )
+
+
+def _frames_ok(value: object) -> bool:
+    if type(value) is not list:
+        return False
+    for frame in value:
+        if type(frame) is not dict:
+            return False
+        if set(frame) == {"omitted"}:
+            if not _is_int(frame["omitted"]):
+                return False
+            continue
+        if set(frame) != _FRAME_KEYS:
+            return False
+        if not (
+            _is_name(frame["module"]) and _is_name(frame["function"]) and _is_line(frame["line"])
+        ):
+            return False
+    return True
+
+
+def _scalar_ok(value: object) -> bool:
+    # SafeError fields are checked by their kinds at runtime; stored, they
+    # must at least be scalars that do not look like content.
+    if type(value) is str:
+        return len(value) <= 256 and not looks_like_content(value)
+    return value is None or type(value) in (int, float, bool)
+
+
+def _error_ok(node: dict[str, Any], depth: int) -> bool:
+    if depth > 16 or set(node) - _ERROR_KEYS or not _is_name(node.get("type")):
+        return False
+    for key, value in node.items():
+        if key == "frames":
+            ok = _frames_ok(value)
+        elif key == "fingerprint":
+            ok = type(value) is str and _FINGERPRINT.match(value) is not None
+        elif key in ("errno", "exceptions_omitted"):
+            ok = _is_int(value)
+        elif key in ("truncated", "repeated"):
+            ok = value is True
+        elif key in ("cause", "context"):
+            ok = type(value) is dict and _error_ok(value, depth + 1)
+        elif key == "exceptions":
+            ok = type(value) is list and all(
+                type(v) is dict and _error_ok(v, depth + 1) for v in value
+            )
+        elif key == "fields":
+            ok = type(value) is dict and all(
+                type(k) is str and _CODE_NAME.match(k) and _scalar_ok(v) for k, v in value.items()
+            )
+        elif key == "validation":
+            ok = _validation_ok(value)
+        else:  # "type", checked above
+            ok = True
+        if not ok:
+            return False
+    return True
+
+
+def _validation_ok(value: object) -> bool:
+    if type(value) is not dict or set(value) - {"title", "errors", "errors_omitted"}:
+        return False
+    if not _is_name(value.get("title")):
+        return False
+    errors = value.get("errors")
+    if type(errors) is not list:
+        return False
+    for err in errors:
+        if type(err) is not dict or set(err) != {"type", "loc"} or not _is_name(err["type"]):
+            return False
+        loc = err["loc"]
+        if type(loc) is not list or not all(
+            type(p) is int or (type(p) is str and (_is_name(p) or p == "[key]" or _MARKER.match(p)))
+            for p in loc
+        ):
+            return False
+    return "errors_omitted" not in value or _is_int(value["errors_omitted"])
+
+
+def _strings(value: object, depth: int = 0) -> Iterator[str]:
+    """Every string in a parsed JSON value, keys included (bounded depth)."""
+    if type(value) is str:
+        yield value
+    elif depth < 32 and type(value) is dict:
+        for k, v in value.items():
+            yield k
+            yield from _strings(v, depth + 1)
+    elif depth < 32 and type(value) is list:
+        for v in value:
+            yield from _strings(v, depth + 1)

@@ -1,0 +1,141 @@
+"""The Logs Insights engine: server-side candidates (a superset), judged locally."""
+
+from __future__ import annotations
+
+import json
+
+from pathlib import Path
+
+import pytest
+
+import safelog
+
+from audit_corpus import PLANTED, PLANTED_VALUES, POLICY_TOML, SENTENCE
+from safelog.audit import RecordChecker, ScanOptions, Window, audit_group
+from safelog.policy import FieldPolicy
+
+
+def _insights_rows(messages: list[tuple[str, str]], at: int) -> list[list[dict[str, str]]]:
+    import datetime as dt
+
+    rows = []
+    for i, (stream, message) in enumerate(messages):
+        stamp = dt.datetime.fromtimestamp((at + i) / 1000, tz=dt.timezone.utc)
+        rows.append(
+            [
+                {"field": "@timestamp", "value": stamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]},
+                {"field": "@logStream", "value": stream},
+                {"field": "@message", "value": message},
+                {"field": "@ptr", "value": f"ptr{i}"},
+            ]
+        )
+    return rows
+
+
+class TestInsightsEngine:
+    """The Insights path, against botocore's Stubber (validates every request and response shape)."""
+
+    def test_candidate_regexes_select_every_planted_record(self, tmp_path: Path) -> None:
+        """The server-side filter is a superset: each planted record matches one of its regexes."""
+        import re
+
+        from safelog._inventory import policy_from_pyproject
+        from safelog.audit._insights import candidate_regexes
+
+        pyproject = tmp_path / "pyproject.toml"
+        pyproject.write_text(POLICY_TOML, encoding="utf-8")
+        checker = RecordChecker(policy_from_pyproject(pyproject)[0])
+        regexes, conds = candidate_regexes(checker)
+        compiled = [re.compile(r) for r in regexes]
+        assert conds == ["`page_count` < 0", "`took` < 0.0"]
+        for name, (message, _) in PLANTED.items():
+            if name in ("unknown-event", "sentence-event"):
+                continue  # selected by the event query, tested below
+            assert any(r.search(message) for r in compiled), name
+        # A Hashed value matches the long-token regex (a known cost of the
+        # superset: such records are always fetched and judged here).
+        conforming = json.dumps(
+            {
+                "timestamp": "2026-11-30T10:00:00.000Z",
+                "level": "info",
+                "event": "export.finished",
+                "status": "ok",
+                "page_count": 3,
+                "request_id": "req-1",
+                "took": 1.5,
+            }
+        )
+        assert not any(r.search(conforming) for r in compiled)
+
+    def test_insights_queries_and_findings(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """Events are judged from a stats query; candidates come back and are judged locally."""
+        import boto3
+
+        from botocore.stub import ANY, Stubber
+
+        from safelog.audit import format_text
+
+        client = boto3.client(
+            "logs",
+            endpoint_url="http://127.0.0.1:9",  # never reached: the Stubber answers
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        at = 1_764_500_000_000
+        planted = [("planted/1", m) for m, _ in PLANTED.values()]
+        stats = [
+            [{"field": "event", "value": "export.finished"}, {"field": "n", "value": "40"}],
+            [{"field": "event", "value": SENTENCE + "."}, {"field": "n", "value": "1"}],
+        ]
+        statistics = {"recordsMatched": 2.0, "recordsScanned": 51.0, "bytesScanned": 9000.0}
+        policy = FieldPolicy(
+            {
+                "status": safelog.Enum("ok", "failed"),
+                "page_count": safelog.Int(min=0),
+                "request_id": safelog.Id(max_length=36),
+            }
+        )
+        with Stubber(client) as stub:
+            query = {
+                "logGroupName": "/g",
+                "startTime": ANY,
+                "endTime": ANY,
+                "queryString": ANY,
+                "limit": 10_000,
+            }
+            stub.add_response("start_query", {"queryId": "q1"}, query)
+            stub.add_response(
+                "get_query_results", {"status": "Running", "results": []}, {"queryId": "q1"}
+            )
+            stub.add_response(
+                "get_query_results",
+                {"status": "Complete", "results": stats, "statistics": statistics},
+                {"queryId": "q1"},
+            )
+            stub.add_response("start_query", {"queryId": "q2"}, query)
+            stub.add_response(
+                "get_query_results",
+                {
+                    "status": "Complete",
+                    "results": _insights_rows(planted, at),
+                    "statistics": {**statistics, "recordsMatched": float(len(planted))},
+                },
+                {"queryId": "q2"},
+            )
+            report = audit_group(
+                client,
+                "/g",
+                Window(at - 1000, at + 60_000),
+                policy,
+                engine="insights",
+                opts=ScanOptions(slice_ms=3_600_000),
+            )
+            stub.assert_no_pending_responses()
+        assert report.engine == "insights"
+        assert report.scanned == 51
+        assert report.calls == {"StartQuery": 2, "GetQueryResults": 3}
+        assert report.records_with_findings == len(PLANTED) - 1  # the unknown event is known here
+        text = format_text(report)
+        for value in PLANTED_VALUES:
+            assert value not in text
