@@ -326,3 +326,43 @@ class TestCloudWatch:
             cap.assert_logged("http_request", route="/fail/{name}", status=500)
             cap.assert_logged("http_request", route="<unmatched>", status=404)
             cap.assert_no_leaks(*ALL_CANARIES)
+
+
+class TestInProcess:
+    def test_app_raising_before_routing(self, console: Any) -> None:
+        """An app failing before any route matched: 500, the marker, the type; re-raised."""
+        safelog.configure(service="svc", console=console.stream)
+
+        async def broken(scope: Any, receive: Any, send: Any) -> None:
+            raise ValueError(EXC_CANARY)
+
+        mw = safelog.asgi.SafelogMiddleware(broken)
+        scope = {"type": "http", "method": "GET", "path": f"/{PATH_CANARY}", "headers": []}
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        async def send(message: Any) -> None:
+            return None
+
+        with pytest.raises(ValueError, match=EXC_CANARY):
+            asyncio.run(mw(scope, receive, send))
+        (record,) = [r for r in console.records() if r["event"] == "http_request"]
+        assert (record["status"], record["route"], record["level"]) == (500, "<unmatched>", "error")
+        assert record["error"]["type"] == "ValueError"
+        assert PATH_CANARY not in console.text
+        assert EXC_CANARY not in console.text
+
+    def test_lifespan_passes_through_without_context(self, console: Any) -> None:
+        """Lifespan scopes are passed on untouched: no request record, no context."""
+        safelog.configure(service="svc", console=console.stream)
+        seen: list[object] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            from safelog import _context
+
+            seen.append(_context.current())
+
+        asyncio.run(safelog.asgi.SafelogMiddleware(app)({"type": "lifespan"}, None, None))
+        assert seen == [None]
+        assert console.records() == []
