@@ -25,8 +25,10 @@ import structlog
 from . import (
     _callsite,
     _children,
+    _context,
     _dev,
     _hooks,
+    _integration,
     _lifecycle,
     _metrics,
     _options,
@@ -47,7 +49,7 @@ from ._chain import (
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind
-from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers
+from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers, handler_entries
 
 
 __all__ = [
@@ -147,7 +149,14 @@ def configure(
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default
-    (``foreign_handlers="error"``, ``shutdown_timeout=5``).
+    (``foreign_handlers="detach"``, ``shutdown_timeout=5``).
+
+    *foreign_handlers*: stdlib handlers on other loggers (uvicorn's,
+    gunicorn's, Django's, Celery's) would see records before the chain. By
+    default (``"detach"``) they are taken off until `shutdown` and their
+    loggers propagate to the chain; one ``stdlib_handlers_taken_over``
+    record names them (handler class and logger, names of code only).
+    ``"error"`` is the strict mode: refuse to start and name them.
 
     Raises:
         ConfigurationError: an option is wrong, or safelog is already
@@ -328,10 +337,14 @@ def _build_and_install(
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
+    taken_over: list[str] = []
     if opts.capture_stdlib:
         handler = SafelogHandler(state.chain, opts.level)
         try:
             state.saved = _take_over_logging(handler, opts.level, opts.foreign_handlers)
+            taken_over = handler_entries(
+                [(lg, h) for lg, hs, _ in state.saved.detached for h in hs]
+            )
         except ConfigurationError:
             state.chain.dispatcher.close(0.1)
             raise
@@ -352,6 +365,20 @@ def _build_and_install(
         state.on_shutdown.append(_stdio.install(state.chain))
     _state.install(state)
     _lifecycle.on_configure(opts.shutdown_timeout)
+    if taken_over:
+        _report_taken_over(taken_over)
+
+
+def _report_taken_over(handlers: list[str]) -> None:
+    # One record, so an operator sees which handlers no longer write on
+    # their own. The list holds names of code only (describe_handlers).
+    _integration.emit_trusted(
+        "safelog",
+        "info",
+        "stdlib_handlers_taken_over",
+        sys._getframe(),
+        {"handlers_taken_over": handlers},
+    )
 
 
 def _take_over_logging(
@@ -761,6 +788,8 @@ def stats() -> dict[str, int]:
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    # Incoming request ids replaced and trace headers dropped (integrations).
+    out.update(_context.counters.as_dict())
     for stage in state.chain.processors:
         # Present only when metrics, buffering or sampling are on.
         if isinstance(stage, (_metrics.MetricEmbedder, _scope.ScopeRouter)):
