@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._metrics import is_dimension_text
 from safelog.policy import (
     RESERVED_KEYS,
     FieldPolicy,
@@ -142,7 +143,8 @@ MARKER_EVENTS: frozenset[str] = frozenset(
 
 # -- shapes of built-in metadata ---------------------------------------------
 
-_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown"})
+# "metric": records of log.metric() (docs/metrics.md).
+_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown", "metric"})
 _LEVEL_N = re.compile(r"level[0-9]{1,3}\Z")
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
@@ -330,7 +332,8 @@ class RecordChecker:
         if type(record) is not dict:
             return ["SA103"]
         found: set[str] = set()
-        if "_aws" in record:
+        emf = "_aws" in record
+        if emf:
             self._emf(record, found)
         elif type(record.get("event")) is not str:
             found.add("SA103")
@@ -339,6 +342,9 @@ class RecordChecker:
                 continue
             kind = self.kinds.get(key)
             if kind is not None:
+                if emf and kind.dimension and is_dimension_text(kind, value):
+                    # EMF requires dimension values as strings (see _metrics).
+                    continue
                 if not kind_passes(kind, value):
                     found.add("SA202")
                     if any(looks_like_content(s) for s in _strings(value)):
@@ -421,6 +427,10 @@ class RecordChecker:
             ok = _error_ok(value, 0) if type(value) is dict else False
         elif key == "stack":
             ok = value == "<unrenderable>" or _frames_ok(value)
+        elif key == "buffered":  # a held record emitted on its scope's error
+            ok = value is True
+        elif key == "sampling_rate":
+            ok = type(value) in (int, float) and 0 <= value <= 1
         else:
             ok = False
         if not ok:
