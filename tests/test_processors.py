@@ -23,6 +23,7 @@ from safelog.processors import (
     MARKER_EVENT,
     MARKER_LOGGER,
     MARKER_UNRENDERABLE,
+    DropCounts,
     EventGuard,
     ExceptionSanitizer,
     JSONLineRenderer,
@@ -535,3 +536,34 @@ class TestInvisibleCharacters:
         line = render_json_line({"event": f"a{char}b"})
         assert char not in line
         assert json.loads(line)["event"] == f"a{char}b"
+
+
+class TestDropCounts:
+    def test_each_reason_is_counted(self, console: Any) -> None:
+        """Undeclared keys, positional args, rejected values and built events count by reason."""
+        safelog.configure(service="svc", console=console.stream, fields={"n": Int(min=0)})
+        log = safelog.get_logger("app")
+        title = "-".join(["dynamic", "text"])  # noqa: FLY002 -- built at runtime on purpose
+
+        log.info("page_exported", n=3, title="x", owner="y")  # 2 undeclared
+        log.info("retrying %s %s", 1, 2)  # 2 positional
+        log.info("page_exported", n=-1)  # 1 wrong kind
+        log.info(title)  # 1 non-constant event
+        logging.getLogger("vendor").warning("GET %s", "u", extra={"body": 1})  # 2 positional
+        stats = safelog.stats()
+        safelog.shutdown()
+
+        assert {k: v for k, v in stats.items() if k.startswith("dropped_")} == {
+            "dropped_undeclared": 2,
+            "dropped_wrong_kind": 1,
+            "dropped_positional": 4,
+            "dropped_non_constant_event": 1,
+        }
+
+    def test_counts_are_a_typed_object(self) -> None:
+        """A misspelt reason is an error, not a new counter."""
+        counts = DropCounts()
+
+        with pytest.raises(AttributeError):
+            counts.undeclard = 1  # type: ignore[attr-defined]
+        assert counts.as_stats() == {f"dropped_{r}": 0 for r in DropCounts.REASONS}

@@ -97,6 +97,22 @@ def _add_inventory(sub: Subparsers) -> None:
     p.set_defaults(run=run)
 
 
+def _add_explain(sub: Subparsers) -> None:
+    from ._explain import add_arguments, run
+
+    p = sub.add_parser(
+        "explain",
+        help="say what happens to each part of the log call at FILE:LINE",
+        description=(
+            "Explain one log call against the field policy: which keyword arguments "
+            "are kept, which are dropped and why (undeclared, positional, non-constant "
+            "event). Static: the file is parsed, never run. See docs/dev-console.md."
+        ),
+    )
+    add_arguments(p)
+    p.set_defaults(run=run)
+
+
 def _add_audit(sub: Subparsers) -> None:
     p = sub.add_parser(
         "audit",
@@ -116,7 +132,12 @@ def _add_audit(sub: Subparsers) -> None:
 
 
 #: One function per subcommand; each adds its parser and sets ``run``.
-COMMANDS: list[Callable[[Subparsers], None]] = [_add_check, _add_inventory, _add_audit]
+COMMANDS: list[Callable[[Subparsers], None]] = [
+    _add_check,
+    _add_inventory,
+    _add_audit,
+    _add_explain,
+]
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -32,12 +32,14 @@ import structlog
 from structlog import BoundLoggerBase
 
 from . import _callsite, _metrics, _scope, _state
+from ._dev import DevCapture, DevExplainer
 from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
 from ._names import qualified_type_name
 from ._scope import TAKEN
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import FieldPolicy, HashKey
 from .processors import (
+    DropCounts,
     EventGuard,
     ExceptionSanitizer,
     JSONLineRenderer,
@@ -171,21 +173,27 @@ def build_state(
     metadata: dict[str, Any],
     level: int,
     generation: int,
+    dev: bool = False,
     metrics_namespace: str | None = None,
     scopes: _scope.ScopeOptions | None = None,
 ) -> _state.State:
     """
     A configuration's chain: context, policy, event guard, exception, then
     (when on) metrics, then the JSON line -- rendered by the scope router
-    when buffering or sampling is on.
+    when buffering or sampling is on. With *dev*, two stages around them
+    leave the dev console its notes (`_dev`); the line itself is the same.
     """
-    policy_filter = PolicyFilter(policy, key, metadata)
+    counts = DropCounts()
+    policy_filter = PolicyFilter(policy, key, metadata, counts)
     processors: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         policy_filter,
-        EventGuard(),
+        EventGuard(counts),
         ExceptionSanitizer(),
     ]
+    if dev:
+        processors[1:1] = [DevCapture()]
+        processors.append(DevExplainer(policy.kinds))
     # Each feature adds its stage only when it is on: with all of them off
     # the chain is exactly what it was before they existed.
     if metrics_namespace is not None and policy.metrics():

@@ -25,6 +25,7 @@ import structlog
 from . import (
     _callsite,
     _children,
+    _dev,
     _hooks,
     _lifecycle,
     _metrics,
@@ -97,6 +98,7 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     hooks: bool | Iterable[str] = True,
     handle_sigterm: bool = True,
     stdio: _stdio.StdioMode | None = None,
+    dev: bool | None = None,
     metrics_namespace: str | None = None,
     buffer_level: str | None = None,
     buffer_max_bytes: int | None = None,
@@ -122,6 +124,11 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     *handle_sigterm*: when SIGTERM still has its default action, flush every
     sink within *shutdown_timeout* on SIGTERM, then end as SIGTERM would.
 
+    *dev* (or ``SAFELOG_DEV=1``) turns the console into the development
+    console: readable records, dropped fields by name and reason, exception
+    messages -- on the console only, never in what any other sink gets. It
+    refuses to start with a CloudWatch sink or under a managed runtime
+    (Lambda, ECS, Kubernetes, ...).
     *metrics_namespace* is the CloudWatch namespace of the fields declared
     with ``metric=`` (records carrying them are written in the Embedded
     Metric Format); *buffer_level* (``"DEBUG"`` or ``"INFO"``) holds records
@@ -158,6 +165,9 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
+        if opts.dev and cloudwatch is not None:
+            reason = _dev.refusal(cloudwatch=True, environ=os.environ)
+            raise ConfigurationError(reason)
         _apply(opts, cloudwatch, extra, handle_sigterm=handle_sigterm)
 
 
@@ -177,6 +187,7 @@ _RESOLVED = frozenset(
         "pyproject",
         "hooks",
         "stdio",
+        "dev",
         "metrics_namespace",
         "buffer_level",
         "buffer_max_bytes",
@@ -217,14 +228,15 @@ def _check_factory(cloudwatch: object) -> None:
         raise ConfigurationError(msg)
 
 
-def _console_sink(choice: _options.ConsoleChoice) -> Sink | None:
+def _console_sink(choice: _options.ConsoleChoice, *, dev: bool = False) -> Sink | None:
+    make: Callable[[IO[str] | None], Sink] = _dev.DevConsoleSink if dev else ConsoleSink
     if choice is True:
-        return ConsoleSink(None)
+        return make(None)
     if choice is False:
         return None
     if choice == "stdout":
-        return ConsoleSink(sys.stdout)
-    return ConsoleSink(cast("IO[str]", choice))
+        return make(sys.stdout)
+    return make(cast("IO[str]", choice))
 
 
 def _make_sinks(
@@ -235,7 +247,7 @@ def _make_sinks(
 ) -> tuple[tuple[Sink, ...], Callable[[Dispatcher], None]]:
     """The sinks in order, and the function that tells a reporting sink its dispatcher."""
     sinks: list[Sink] = []
-    console = _console_sink(opts.console)
+    console = _console_sink(opts.console, dev=opts.dev)
     if console is not None:
         sinks.append(console)
     holder: list[Dispatcher] = []
@@ -299,6 +311,7 @@ def _build_and_install(
         metadata=metadata,
         level=opts.level,
         generation=_state.next_generation(),
+        dev=opts.dev,
         metrics_namespace=opts.metrics_namespace,
         scopes=opts.scopes,
     )
@@ -689,6 +702,8 @@ def stats() -> dict[str, int]:
         "sink_errors": state.chain.dispatcher.errors,
         "recursion_reduced": state.chain.reduced,
         "recursion_lost": lost_at_recursion_limit(),
+        # Why values were dropped, by reason (a typed counter in the chain).
+        **state.policy_filter.counts.as_stats(),
     }
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed

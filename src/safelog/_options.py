@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-from . import _metrics, _pyproject, _scope
+from . import _dev, _metrics, _pyproject, _scope
 from ._hooks import resolve_hooks
 from ._levels import NAME_TO_LEVEL
 from ._stdio import StdioMode, resolve_mode
@@ -58,6 +58,8 @@ class Options:
     capture_stdlib: bool
     #: ``configure(stdio=...)``: "guard" or "off".
     stdio: StdioMode = "off"
+    #: The development console (``dev=`` or ``SAFELOG_DEV``).
+    dev: bool = False
     #: Where the fields came from: a pyproject.toml path, or None (argument).
     fields_source: str | None = None
     #: The CloudWatch namespace of fields declared with ``metric=`` (None: off).
@@ -200,6 +202,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     pyproject: object = False,
     hooks: object = True,
     stdio: object = None,
+    dev: bool | None = None,
     metrics_namespace: str | None = None,
     buffer_level: str | None = None,
     buffer_max_bytes: int | None = None,
@@ -254,6 +257,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     if type(capture_stdlib) is not bool:
         msg = "capture_stdlib: must be True or False"
         raise ConfigurationError(msg)
+    dev_on = _dev_option(dev, env, console_choice)
     return Options(
         service=svc,
         environment=environment_name,
@@ -267,6 +271,7 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
         hooks=resolve_hooks(hooks),
         capture_stdlib=capture_stdlib,
         stdio=resolve_mode(_first(stdio, _env(env, "SAFELOG_STDIO"), file_options.get("stdio"))),
+        dev=dev_on,
         fields_source=file_path if fields is None and file_fields is not None else None,
         metrics_namespace=_namespace(metrics_namespace, env, file_options, policy),
         scopes=_scopes(
@@ -323,3 +328,24 @@ def _scopes(
         ),
         sampling_rate=_scope.resolve_sampling_rate(pick("sampling_rate"), "sampling_rate"),
     )
+
+
+def _dev_option(dev: object, env: Mapping[str, str], console: ConsoleChoice) -> bool:
+    """``dev=``, else ``SAFELOG_DEV``; refused where logs ship (see `_dev.refusal`)."""
+    if dev is not None and type(dev) is not bool:
+        msg = "dev: must be True, False or None (None: SAFELOG_DEV decides)"
+        raise ConfigurationError(msg)
+    if dev is None:
+        try:
+            dev = _dev.dev_from_env(env)
+        except ValueError as exc:
+            raise ConfigurationError(str(exc)) from None
+    if not dev:
+        return False
+    reason = _dev.refusal(cloudwatch=False, environ=env)
+    if reason is not None:
+        raise ConfigurationError(reason)
+    if console is False:
+        msg = "dev: the development console needs a console; remove console=False or dev=True"
+        raise ConfigurationError(msg)
+    return True

@@ -138,6 +138,14 @@ class CloudWatch:
         if type(log_group) is not str or not _LOG_GROUP.match(log_group):
             msg = "log_group: must be 1 to 512 characters from [A-Za-z0-9._/#-]"
             raise ConfigurationError(msg)
+        if log_group.lower().startswith("aws/"):
+            # CloudWatch refuses to create these (CreateLogGroup fails): say so
+            # at startup, not as a loss count at exit.
+            msg = (
+                "log_group: names starting with 'aws/' are reserved for AWS services; "
+                "use a prefix of your own, e.g. '/my-service/production'"
+            )
+            raise ConfigurationError(msg)
         self.log_group = log_group
         self.stream = _check_stream_template(stream)
         if retention_days is not None and (

@@ -439,6 +439,9 @@ class Bool(Kind):
         return self.marker if b is None else b
 
 
+_CONTAINERS: frozenset[type] = frozenset({list, tuple, set, frozenset})
+
+
 class Enum(Kind):
     """
     One of a closed set of values declared in code.
@@ -462,6 +465,14 @@ class Enum(Kind):
         super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         flat: list[str | int] = []
         for v in values:
+            # The annotation says str/int/Enum; a caller's list arrives anyway.
+            if type(v) in _CONTAINERS:
+                # Enum(["a", "b"]): the values were passed as one container.
+                msg = (
+                    f"{type(self).__name__}: pass the values as separate arguments, "
+                    f'{type(self).__name__}("a", "b"), not one list; or an enum.Enum class'
+                )
+                raise ConfigurationError(msg)
             if isinstance(v, type) and issubclass(v, _enum.Enum):
                 flat.extend(m.value for m in v)
             else:

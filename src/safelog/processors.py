@@ -37,6 +37,7 @@ __all__ = [
     "MARKER_LOGGER",
     "MARKER_UNRENDERABLE",
     "CallOrigin",
+    "DropCounts",
     "EventGuard",
     "ExceptionSanitizer",
     "JSONLineRenderer",
@@ -82,6 +83,30 @@ class StdlibOrigin:
 CallOrigin: type[tuple[Any, ...]] = tuple
 
 
+class DropCounts:
+    """
+    What the chain dropped, by reason: production's answer to "why is my
+    field missing?" without naming anything. A typed object, so a misspelt
+    reason is an AttributeError, never a new silent counter. Increments are
+    not locked: under heavy threading a count may be low, never high.
+    """
+
+    __slots__ = ("non_constant_event", "positional", "undeclared", "wrong_kind")
+
+    #: The reasons, in the order `safelog.stats()` lists them (``dropped_<reason>``).
+    REASONS = ("undeclared", "wrong_kind", "positional", "non_constant_event")
+
+    def __init__(self) -> None:
+        self.undeclared = 0
+        self.wrong_kind = 0
+        self.positional = 0
+        self.non_constant_event = 0
+
+    def as_stats(self) -> dict[str, int]:
+        """The counts as `safelog.stats()` entries: ``dropped_undeclared`` and so on."""
+        return {f"dropped_{reason}": getattr(self, reason) for reason in self.REASONS}
+
+
 class PolicyFilter:
     """
     Build a fresh record holding only declared fields, each cleaned by its
@@ -92,15 +117,20 @@ class PolicyFilter:
     (``log.info("x", **form_data)``).
     """
 
-    __slots__ = ("_cleaners", "_template")
+    __slots__ = ("_cleaners", "_markers", "_template", "counts")
 
     def __init__(
         self,
         policy: FieldPolicy,
         hash_key: HashKey | None = None,
         metadata: Mapping[str, Any] | None = None,
+        counts: DropCounts | None = None,
     ) -> None:
         cleaners: dict[str, tuple[str, Cleaner | None]] = dict(policy.compile(hash_key))
+        #: Drops by reason; shared with `EventGuard` (non-constant events).
+        self.counts = counts if counts is not None else DropCounts()
+        # Every kind's marker: a value cleaned into one was rejected.
+        self._markers = frozenset(kind.marker for kind in policy.kinds.values())
         # Carried keys share the table (cleaner None): one lookup per key.
         # They are reserved, so no declared field can collide with them.
         cleaners.update({k: (k, None) for k in _CARRIED})
@@ -137,14 +167,15 @@ class PolicyFilter:
             else _METHOD_LEVELS.get(method_name, "info")
         )
         cleaners = self._cleaners
-        dropped = 0
+        markers = self._markers
+        dropped = positional = 0
         for key, value in event_dict.items():
             # A key's own text is never emitted (the policy's name is), so a
             # str subclass with a clever __eq__ cannot smuggle anything out.
             entry = cleaners.get(key)
             if entry is None:
                 if key == "positional_args" and type(value) is tuple:
-                    dropped += len(value)
+                    positional += len(value)
                 else:
                     dropped += 1
                 continue
@@ -153,11 +184,17 @@ class PolicyFilter:
                 out[name] = value
                 continue
             try:
-                out[name] = clean(value)
+                cleaned = clean(value)
             except Exception:  # noqa: BLE001 -- a kind must never raise into the caller
-                out[name] = MARKER_UNRENDERABLE
-        if dropped:
-            out["dropped"] = dropped
+                cleaned = MARKER_UNRENDERABLE
+            out[name] = cleaned
+            if type(cleaned) is str and cleaned in markers:
+                self.counts.wrong_kind += 1
+        if dropped or positional:
+            out["dropped"] = dropped + positional
+            counts = self.counts
+            counts.undeclared += dropped
+            counts.positional += positional
         return out
 
 
@@ -172,7 +209,11 @@ class EventGuard:
     with string values are accepted as constants too.
     """
 
-    __slots__ = ()
+    __slots__ = ("counts",)
+
+    def __init__(self, counts: DropCounts | None = None) -> None:
+        #: Where non-constant events are counted (the `PolicyFilter`'s counts).
+        self.counts = counts if counts is not None else DropCounts()
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         if type(logger) is StdlibOrigin:
@@ -182,14 +223,18 @@ class EventGuard:
         else:  # structlog's own machinery called us: walk to the call site
             name, frame = getattr(logger, "name", None), _callsite.find_caller()
         if frame is None:
-            event_dict["event"] = _checked_event(event_dict.get("event"), None, None)
+            checked = event_dict["event"] = _checked_event(event_dict.get("event"), None, None)
+            if checked is MARKER_EVENT:
+                self.counts.non_constant_event += 1
             event_dict["logger"] = _checked_logger_name(name, None, None)
             return event_dict
         info = _callsite.code_info(frame)
         event = event_dict.get("event")
         # Fast path: a literal of the calling function itself.
         if type(event) is not str or event not in info.pool or len(event) > _MAX_EVENT_LEN:
-            event_dict["event"] = _checked_event(event, frame, None)
+            checked = event_dict["event"] = _checked_event(event, frame, None)
+            if checked is MARKER_EVENT:
+                self.counts.non_constant_event += 1
         module = info.module
         event_dict["module"] = module
         event_dict["function"] = info.function
@@ -210,7 +255,9 @@ class EventGuard:
         ):
             frame = None
         pathname = record.pathname if type(record.pathname) is str else None
-        event_dict["event"] = _checked_event(event_dict.get("event"), frame, pathname)
+        checked = event_dict["event"] = _checked_event(event_dict.get("event"), frame, pathname)
+        if checked is MARKER_EVENT:
+            self.counts.non_constant_event += 1
         function = record.funcName if type(record.funcName) is str else None
         if frame is not None:
             # The frame vouches for the call site; the record's own funcName

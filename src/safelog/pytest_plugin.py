@@ -19,10 +19,16 @@ for leaks of the canaries it made, even if it never calls
 
 safelog itself is imported only when a fixture runs, so loading the plugin
 costs nothing for suites that do not use it.
+
+Tests judge production output: a ``SAFELOG_DEV`` set in the developer's
+shell is removed for the session (and for the processes the tests start), so
+the console is never the development console unless a test asks for it with
+``configure(dev=True)``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 
@@ -40,9 +46,11 @@ if TYPE_CHECKING:
 __all__ = [
     "canary",
     "pytest_addoption",
+    "pytest_configure",
     "pytest_runtest_call",
     "pytest_runtest_setup",
     "pytest_runtest_teardown",
+    "pytest_unconfigure",
     "safelog_capture",
     "safelog_cloudwatch",
     "safelog_moto",
@@ -61,6 +69,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=_AUTO_HELP,
     )
     parser.addini("safelog_auto", _AUTO_HELP, type="bool", default=False)
+
+
+_SAVED_DEV = pytest.StashKey[str | None]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Leak checks and assertions judge what production would write; the
+    # development console shows more (exception messages, dropped names).
+    config.stash[_SAVED_DEV] = os.environ.pop("SAFELOG_DEV", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    saved = config.stash.get(_SAVED_DEV, None)
+    if saved is not None:
+        os.environ["SAFELOG_DEV"] = saved
 
 
 # pytest points file descriptors 1 and 2 (and sys.stdout/sys.stderr) at its

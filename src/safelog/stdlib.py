@@ -148,11 +148,38 @@ def bypassing_handlers() -> list[tuple[logging.Logger, logging.Handler]]:
     return found
 
 
+#: How `describe_handlers` shows a logger whose name it cannot show.
+UNNAMED_LOGGER = "<logger>"
+#: What to do about an unnamed logger, appended once where one is shown.
+UNNAMED_LOGGER_HINT = (
+    f"{UNNAMED_LOGGER} is a logger whose name is not shown (not a module name "
+    "nor a literal of the handler's module: it could be data); list the loggers "
+    "that have handlers with: [n for n, lg in logging.root.manager.loggerDict.items() "
+    "if getattr(lg, 'handlers', None)]"
+)
+
+
 def describe_handlers(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
     """``module.Class on logger`` for each pair: names of code only."""
-    # Logger names can be built at runtime; only module names are shown.
+    # Logger names can be built at runtime. A name is shown if it is a loaded
+    # module's, or a string literal of the module that defines the handler's
+    # class (a library attaching its handler to its own named logger).
     parts = []
     for lg, h in pairs:
-        name = lg.name if (lg.name in sys.modules or lg.name == "root") else "<logger>"
-        parts.append(f"{type(h).__module__}.{type(h).__qualname__} on {name}")
-    return ", ".join(sorted(set(parts)))
+        module = type(h).__module__
+        name = lg.name
+        shown = (
+            type(name) is str
+            and len(name) <= 200  # longer is not a logger name anyone wrote
+            and (
+                name in sys.modules
+                or name == "root"
+                or _callsite.is_module_literal(name, module)
+                or _callsite.is_module_literal(name, "__main__")
+            )
+        )
+        parts.append(f"{module}.{type(h).__qualname__} on {name if shown else UNNAMED_LOGGER}")
+    text = ", ".join(sorted(set(parts)))
+    if f" on {UNNAMED_LOGGER}" in text:
+        text += f" ({UNNAMED_LOGGER_HINT})"
+    return text

@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import os
 import sys
 
 from collections import deque
 from collections.abc import Mapping
+from pathlib import Path
 from types import FrameType, MappingProxyType, TracebackType
 from typing import Any, ClassVar
 
@@ -378,6 +380,9 @@ def _node(exc: BaseException, depth: int, budget: _Budget) -> dict[str, Any]:
     }
     # issubclass(type(...)): isinstance would consult a hostile __class__.
     cls = type(exc)
+    message = _own_message(exc, cls)
+    if message is not None:
+        node["message"] = message
     if issubclass(cls, SafeError):
         node["fields"] = _safe_fields(exc)  # type: ignore[arg-type]
     elif issubclass(cls, OSError):
@@ -411,6 +416,47 @@ def _node(exc: BaseException, depth: int, budget: _Budget) -> dict[str, Any]:
         if len(members) > len(children):
             node["exceptions_omitted"] = len(members) - len(children)
     return node
+
+
+#: safelog's own errors: their messages are safelog-authored text that names
+#: options, never values, so they are shown (the exact classes only: a
+#: subclass someone else wrote can carry anything).
+OWN_ERRORS: frozenset[type[BaseException]] = frozenset({ConfigurationError})
+_PACKAGE_DIR = str(Path(__file__).absolute().parent) + os.sep
+_ARGS = BaseException.__dict__["args"]
+_MAX_OWN_MESSAGE = 500
+
+
+def _own_message(exc: BaseException, cls: type) -> str | None:
+    """
+    The message of an error safelog raised itself, else None. Both must hold:
+    the class is one of safelog's own (`OWN_ERRORS`, exactly), and the raise
+    happened in safelog's code (the innermost frame of the traceback is in a
+    ``safelog`` module loaded from this package) -- so
+    ``raise ConfigurationError(data)`` in a service's own code stays a type.
+    """
+    if cls not in OWN_ERRORS:
+        return None
+    tb = _TRACEBACK.__get__(exc)
+    if type(tb) is not TracebackType:
+        return None
+    while type(tb.tb_next) is TracebackType:
+        tb = tb.tb_next
+    frame = tb.tb_frame
+    module = frame.f_globals.get("__name__")
+    filename = frame.f_code.co_filename
+    if not (
+        type(module) is str
+        and (module == "safelog" or module.startswith("safelog."))
+        and type(filename) is str
+        and filename.startswith(_PACKAGE_DIR)
+        and getattr(sys.modules.get(module), "__file__", None) == filename
+    ):
+        return None
+    args = _ARGS.__get__(exc)
+    if type(args) is not tuple or len(args) != 1 or type(args[0]) is not str:
+        return None
+    return args[0][:_MAX_OWN_MESSAGE]
 
 
 def _group_members(exc: BaseException, cls: type) -> tuple[BaseException, ...]:
