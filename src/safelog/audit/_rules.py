@@ -430,7 +430,7 @@ class RecordChecker:
         elif key == "buffered":  # a held record emitted on its scope's error
             ok = value is True
         elif key == "sampling_rate":
-            ok = type(value) in (int, float) and 0 <= value <= 1
+            ok = isinstance(value, (int, float)) and type(value) is not bool and 0 <= value <= 1
         else:
             ok = False
         if not ok:
