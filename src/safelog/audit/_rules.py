@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._metrics import is_dimension_text
 from safelog.policy import (
     FieldPolicy,
     Float,
@@ -156,7 +157,8 @@ MARKER_EVENTS: frozenset[str] = frozenset(
 
 # -- shapes of built-in metadata ---------------------------------------------
 
-_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown"})
+# "metric": records of log.metric() (docs/metrics.md).
+_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown", "metric"})
 _LEVEL_N = re.compile(r"level[0-9]{1,3}\Z")
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
@@ -380,7 +382,8 @@ class RecordChecker:
         if type(record) is not dict:
             return ["SA103"]
         found: set[str] = set()
-        if "_aws" in record:
+        emf = "_aws" in record
+        if emf:
             self._emf(record, found)
         elif type(record.get("event")) is not str:
             found.add("SA103")
@@ -389,6 +392,10 @@ class RecordChecker:
                 continue
             judge = self._judges.get(key)
             if judge is not None:
+                kind = self.kinds[key]
+                if emf and kind.dimension and is_dimension_text(kind, value):
+                    # EMF requires dimension values as strings (see _metrics).
+                    continue
                 if not judge(value):
                     found.add("SA202")
                     if any(looks_like_content(s) for s in _strings(value)):
@@ -611,6 +618,11 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
         "line": _is_line,
         "error": lambda v: type(v) is dict and _error_ok(v, 0),
         "stack": lambda v: v == "<unrenderable>" or _frames_ok(v),
+        # A held record emitted on its scope's error (debug buffering).
+        "buffered": lambda v: v is True,
+        "sampling_rate": lambda v: (
+            isinstance(v, (int, float)) and type(v) is not bool and 0 <= v <= 1
+        ),
     }
 )
 
