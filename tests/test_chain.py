@@ -190,6 +190,51 @@ class TestFailures:
         assert record["event"] == MARKER_INTERNAL
         assert CANARY not in console.text
 
+    def test_taken_from_the_last_stage_dispatches_nothing(
+        self, console, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """A last stage that returns TAKEN has accounted for the record: nothing is emitted."""
+        from safelog._chain import TAKEN
+
+        log = _configure(console)
+        chain = _config.current_state().chain
+        monkeypatch.setattr(chain, "processors", (*chain.processors[:-1], lambda *_: TAKEN))
+        log.info("taken")
+        assert console.text == ""
+        assert safelog.stats()["internal_errors"] == 0
+
+    def test_taken_from_a_middle_stage_is_an_internal_error(
+        self, console, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Only the last stage may take a record; anywhere else the record still goes out."""
+        from safelog._chain import TAKEN
+
+        log = _configure(console)
+        chain = _config.current_state().chain
+        procs = chain.processors
+        monkeypatch.setattr(chain, "processors", (procs[0], lambda *_: TAKEN, *procs[1:]))
+        log.info("taken")
+        (record,) = console.records()
+        assert record["event"] == MARKER_INTERNAL
+
+
+class TestMetricMethod:
+    def test_metric_is_not_filtered_by_the_level(self, console) -> None:
+        """log.metric() goes out at any configured level, with level "metric"."""
+        log = _configure(console, level="CRITICAL")
+        log.info("dropped")
+        log.metric("counted", page_count=1)
+        (record,) = console.records()
+        assert (record["event"], record["level"], record["page_count"]) == ("counted", "metric", 1)
+
+    def test_metric_before_configure_follows_the_configuration(self, console) -> None:
+        """A logger bound before configure() has metric() and reaches the chain."""
+        early = safelog.get_logger("early").bind(page_count=2)
+        _configure(console, level="ERROR")
+        early.metric("counted")
+        (record,) = console.records()
+        assert (record["level"], record["page_count"]) == ("metric", 2)
+
 
 class TestLevels:
     def test_disabled_levels_do_nothing(self, console, monkeypatch: pytest.MonkeyPatch) -> None:

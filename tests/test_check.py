@@ -172,6 +172,18 @@ class TestPolicy:
         got = analyse_source(src, fields={"title"}).findings
         assert [(f.line, f.column, f.code) for f in got] == [(6, 26, "SL301")]
 
+    def test_metric_calls_are_log_calls(self) -> None:
+        """log.metric()/ametric() fields and events are judged like any log call's."""
+        src = (
+            "import safelog\n"
+            "log = safelog.get_logger()\n"
+            "async def f(title):\n"
+            "    log.metric('e', pages=1, body=title)\n"
+            "    await log.ametric(f'done {title}', pages=1)\n"
+        )
+        got = analyse_source(src, fields={"pages"}).findings
+        assert [(f.line, f.code) for f in got] == [(4, "SL301"), (5, "SL101")]
+
     def test_explicit_pyproject_is_used_for_every_file(self, tmp_path: Path) -> None:
         """--pyproject overrides discovery for all files."""
         (tmp_path / "p.toml").write_text('[tool.safelog.fields]\nonly = "int"\n')

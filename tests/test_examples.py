@@ -146,6 +146,21 @@ def _check_migrating(records: Records) -> None:
 
 
 #: Per example: the customer content it plants, and what its records must show.
+
+
+def _check_metrics(records: Records) -> None:
+    # The console is off: the records are the ones read back, printed as lines.
+    finished = _events(records, "export.finished")
+    assert len(finished) == 2
+    for r in finished:
+        (directive,) = r["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "Exporter"
+        assert {m["Name"] for m in directive["Metrics"]} == {"duration_ms", "pages"}
+        assert "export_id" not in json.dumps(r["_aws"])
+    held = [r for r in records if r.get("buffered")]
+    assert [r["export_id"] for r in held] == ["exp-2", "exp-2"]
+
+
 EXPECTED: dict[str, tuple[tuple[str, ...], Callable[[Records], None], tuple[str, ...]]] = {
     "field_kinds.py": (
         ("12 pages", "customer's note", "zoe@example.com", "/pages/42"),
@@ -177,6 +192,11 @@ EXPECTED: dict[str, tuple[tuple[str, ...], Callable[[Records], None], tuple[str,
         ("salary review", "acme-corp-customer-4711", "three"),
         _check_web_service,
         # Read back from the embedded CloudWatch, not from the console.
+        ("What CloudWatch stored:", "planted customer content in the logs: none"),
+    ),
+    "metrics.py": (
+        ("Zoë Ünal", "Merger memo"),
+        _check_metrics,
         ("What CloudWatch stored:", "planted customer content in the logs: none"),
     ),
     "worker.py": (

@@ -661,6 +661,61 @@ class TestEnumBounds:
             safelog.Enum("x" * 257)
 
 
+class TestMetricMarks:
+    def test_metrics_and_dimensions_are_listed_in_declared_order(self) -> None:
+        """FieldPolicy lists metric fields with their units and dimension fields, as declared."""
+        policy = FieldPolicy(
+            {
+                "took_s": safelog.Duration(unit="s", metric=True),
+                "status": safelog.Enum("ok", dimension=True),
+                "pages": safelog.Int(metric="Count"),
+                "ratio": safelog.Float(metric=True),
+                "plain": safelog.Int(),
+                "cached": safelog.Bool(dimension=True),
+            }
+        )
+        assert policy.metrics() == (("took_s", "Seconds"), ("pages", "Count"), ("ratio", "None"))
+        assert policy.dimensions() == ("status", "cached")
+
+    def test_marks_do_not_change_what_a_kind_accepts(self) -> None:
+        """metric= and dimension= leave clean() as it was."""
+        assert safelog.Int(metric="Count").clean(True) == "<rejected:int>"
+        assert safelog.Enum("ok", dimension=True).clean("nope") == "<rejected:enum>"
+
+    @pytest.mark.parametrize(
+        "kind",
+        [
+            safelog.Id(dimension=True),
+            safelog.Hashed(dimension=True),
+            safelog.Uuid(dimension=True),
+            safelog.Duration(dimension=True),
+            safelog.Uuid(metric=True),
+            safelog.HttpStatus(metric="Count"),
+            safelog.Int(metric="count"),
+        ],
+    )
+    def test_refused_marks_name_the_field(self, kind: Kind) -> None:
+        """A mark the kind cannot carry fails when the policy is built, naming the field."""
+        with pytest.raises(ConfigurationError, match=r"^fields: 'f'"):
+            FieldPolicy({"f": kind})
+
+    def test_a_subclass_of_a_dimension_kind_is_refused(self) -> None:
+        """Only the built-in classes themselves: a subclass's clean() could return anything."""
+
+        class Tier(safelog.Enum):
+            def clean(self, value: object) -> Any:
+                return value
+
+        with pytest.raises(ConfigurationError, match="dimension"):
+            FieldPolicy({"tier": Tier("gold", dimension=True)})
+
+    def test_aws_and_scope_keys_are_reserved(self) -> None:
+        """A field cannot take the keys metrics, buffering and sampling add."""
+        for name in ("_aws", "buffered", "sampling_rate"):
+            with pytest.raises(ConfigurationError, match="built-in key"):
+                FieldPolicy({name: safelog.Int()})
+
+
 # -- issue 16.4: payment-card-shaped numbers -------------------------------------
 
 #: Luhn-valid test card numbers (the card schemes' public test numbers).

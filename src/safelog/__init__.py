@@ -40,12 +40,12 @@ _LAZY = {
     "shutdown": "._config",
     "stats": "._config",
     "install_asyncio_handler": "._hooks",
+    "buffered": "._scope",
     "Sink": "._sinks",
     "CloudWatch": ".cloudwatch",
     "SafeError": ".tracebacks",
-    **{
-        name: ".policy"
-        for name in (
+    **dict.fromkeys(
+        (
             "Bool",
             "Duration",
             "Enum",
@@ -59,8 +59,9 @@ _LAZY = {
             "Kind",
             "Route",
             "Uuid",
-        )
-    },
+        ),
+        ".policy",
+    ),
 }
 
 
@@ -90,6 +91,7 @@ if TYPE_CHECKING:
         stats,
     )
     from ._hooks import install_asyncio_handler
+    from ._scope import buffered
     from ._sinks import Sink
     from .cloudwatch import CloudWatch
     from .policy import (
@@ -130,6 +132,7 @@ __all__ = [
     "Sink",
     "Uuid",
     "__version__",
+    "buffered",
     "configure",
     "get_logger",
     "install_asyncio_handler",

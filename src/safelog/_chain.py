@@ -31,10 +31,11 @@ import structlog
 
 from structlog import BoundLoggerBase
 
-from . import _callsite, _state
+from . import _callsite, _metrics, _scope, _state
 from ._dev import DevCapture, DevExplainer
 from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
 from ._names import qualified_type_name
+from ._scope import TAKEN
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .policy import FieldPolicy, HashKey
 from .processors import (
@@ -44,6 +45,7 @@ from .processors import (
     JSONLineRenderer,
     PolicyFilter,
     add_timestamp,
+    render_json,
     render_json_line,
 )
 
@@ -93,7 +95,12 @@ class Chain:
             result: Any = event_dict
             for proc in self.processors:
                 result = proc(logger, method_name, result)
-            line = result if type(result) is str else self.fallback_line(method_name, None)
+            if type(result) is str:
+                line = result
+            elif result is TAKEN:
+                return
+            else:
+                line = self.fallback_line(method_name, None)
         except RecursionError:
             # Near the recursion limit. If even this fails, the RecursionError
             # reaches the level method, which retries with headroom.
@@ -149,6 +156,8 @@ class Chain:
 _LEVEL_NAMES = RECORD_LEVELS
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit, GeneratorExit)
 _LEVEL_NO = {name: number for number, name in LEVELS}
+# log.metric(): a metric is not filtered by the log level.
+_LEVEL_NO["metric"] = logging.CRITICAL + 1
 
 
 def current_chain() -> Chain:
@@ -165,11 +174,14 @@ def build_state(
     level: int,
     generation: int,
     dev: bool = False,
+    metrics_namespace: str | None = None,
+    scopes: _scope.ScopeOptions | None = None,
 ) -> _state.State:
     """
-    A configuration's chain: context, policy, event guard, exception, JSON
-    line. With *dev*, two stages around them leave the dev console its notes
-    (`_dev`); the line itself is the same.
+    A configuration's chain: context, policy, event guard, exception, then
+    (when on) metrics, then the JSON line -- rendered by the scope router
+    when buffering or sampling is on. With *dev*, two stages around them
+    leave the dev console its notes (`_dev`); the line itself is the same.
     """
     counts = DropCounts()
     policy_filter = PolicyFilter(policy, key, metadata, counts)
@@ -178,17 +190,45 @@ def build_state(
         policy_filter,
         EventGuard(counts),
         ExceptionSanitizer(),
-        JSONLineRenderer(),
     ]
     if dev:
         processors[1:1] = [DevCapture()]
-        processors[-1:-1] = [DevExplainer(policy.kinds)]
+        processors.append(DevExplainer(policy.kinds))
+    # Each feature adds its stage only when it is on: with all of them off
+    # the chain is exactly what it was before they existed.
+    if metrics_namespace is not None and policy.metrics():
+        processors.append(
+            _metrics.MetricEmbedder(
+                policy,
+                metrics_namespace,
+                {k: metadata[k] for k in ("service", "environment") if k in metadata},
+            )
+        )
+    router = None
+    produced = level
+    if scopes is not None and scopes.enabled:
+        router = _scope.ScopeRouter(
+            render_json,
+            level=level,
+            buffer_level=scopes.buffer_level,
+            max_bytes=scopes.max_bytes,
+            max_records=scopes.max_records,
+            sampling_rate=scopes.sampling_rate,
+        )
+        processors.append(router)
+        if scopes.buffer_level is not None:
+            # Records below the level reach the chain only to be buffered.
+            produced = min(level, scopes.buffer_level)
+    else:
+        processors.append(JSONLineRenderer())
     chain = Chain(processors, Dispatcher(sinks), metadata)
-    chain.min_level = level
+    chain.min_level = produced
+    if router is not None:
+        router.emit = chain.dispatcher.emit
     return _state.State(
         chain=chain,
         policy_filter=policy_filter,
-        wrapper_class=bound_logger_class(level),
+        wrapper_class=bound_logger_class(produced),
         policy=policy,
         level=level,
         generation=generation,
@@ -287,6 +327,19 @@ class SafeBoundLogger(BoundLoggerBase):
 
     def get_effective_level(self) -> int:
         return self._min_level
+
+    # Not filtered by the level, never buffered or sampled (see _metrics).
+    def metric(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
+        """
+        Log a record that exists for its metrics: ``log.metric("export_finished",
+        duration_ms=812.0, status="ok")``. Its level is ``"metric"``; fields
+        declared with ``metric=``/``dimension=True`` become CloudWatch metrics.
+        """
+        _emit(self, "metric", event, args, kw, _getframe(1))
+
+    async def ametric(self, event: Any = None, /, *args: Any, **kw: Any) -> None:
+        """`metric`, for ``await log.ametric(...)``."""
+        _emit(self, "metric", event, args, kw, _getframe(1))
 
 
 def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
@@ -491,6 +544,8 @@ _lost_at_limit: list[int] = []
 def lost_at_recursion_limit() -> int:
     """How many records could not be processed even with `HEADROOM` more frames."""
     return len(_lost_at_limit)
+
+
 find_caller = _callsite.find_caller
 is_infra = _callsite.is_infra
 _classes: dict[int, type[SafeBoundLogger]] = {}

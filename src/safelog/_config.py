@@ -22,7 +22,18 @@ from typing import IO, Any, Literal, Protocol, cast
 
 import structlog
 
-from . import _callsite, _children, _dev, _hooks, _lifecycle, _options, _state, _stdio
+from . import (
+    _callsite,
+    _children,
+    _dev,
+    _hooks,
+    _lifecycle,
+    _metrics,
+    _options,
+    _scope,
+    _state,
+    _stdio,
+)
 from ._chain import (
     SafeBoundLogger,
     SinkLogger,
@@ -88,6 +99,11 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     handle_sigterm: bool = True,
     stdio: _stdio.StdioMode | None = None,
     dev: bool | None = None,
+    metrics_namespace: str | None = None,
+    buffer_level: str | None = None,
+    buffer_max_bytes: int | None = None,
+    buffer_max_records: int | None = None,
+    sampling_rate: float | None = None,
 ) -> None:
     """
     Configure safelog once, at startup.
@@ -113,6 +129,13 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     messages -- on the console only, never in what any other sink gets. It
     refuses to start with a CloudWatch sink or under a managed runtime
     (Lambda, ECS, Kubernetes, ...).
+    *metrics_namespace* is the CloudWatch namespace of the fields declared
+    with ``metric=`` (records carrying them are written in the Embedded
+    Metric Format); *buffer_level* (``"DEBUG"`` or ``"INFO"``) holds records
+    at or below it inside `safelog.buffered` scopes until an error, in a
+    buffer of at most *buffer_max_bytes* and *buffer_max_records*;
+    *sampling_rate* keeps the DEBUG/INFO records of that share of scopes.
+    See docs/metrics.md.
 
     Every option may also come from a ``SAFELOG_*`` environment variable
     (``SAFELOG_SERVICE``, ``SAFELOG_ENVIRONMENT``, ``SAFELOG_LEVEL``,
@@ -165,6 +188,11 @@ _RESOLVED = frozenset(
         "hooks",
         "stdio",
         "dev",
+        "metrics_namespace",
+        "buffer_level",
+        "buffer_max_bytes",
+        "buffer_max_records",
+        "sampling_rate",
     }
 )
 
@@ -284,6 +312,8 @@ def _build_and_install(
         level=opts.level,
         generation=_state.next_generation(),
         dev=opts.dev,
+        metrics_namespace=opts.metrics_namespace,
+        scopes=opts.scopes,
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
@@ -451,6 +481,8 @@ class BoundLogger(Protocol):
     async def aexception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
     async def acritical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
     async def alog(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
+    def metric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
+    async def ametric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
 
 
 _CACHED_METHODS = frozenset(
@@ -465,6 +497,7 @@ _CACHED_METHODS = frozenset(
         "critical",
         "fatal",
         "log",
+        "metric",
     }
 )
 
@@ -675,6 +708,10 @@ def stats() -> dict[str, int]:
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    for stage in state.chain.processors:
+        # Present only when metrics, buffering or sampling are on.
+        if isinstance(stage, (_metrics.MetricEmbedder, _scope.ScopeRouter)):
+            out.update(stage.counters.as_dict())
     for sink in state.chain.dispatcher.sinks:
         sink_stats = getattr(sink, "stats", None)
         if callable(sink_stats):

@@ -83,8 +83,8 @@ BUILTINS: tuple[Builtin, ...] = (
     Builtin(
         "level",
         "always",
-        "debug, info, warning, error or critical (levelN for custom stdlib levels). "
-        "Taken from the method called or the record's level number.",
+        "debug, info, warning, error or critical (levelN for custom stdlib levels), or "
+        "metric for `log.metric()`. Taken from the method called or the record's level number.",
     ),
     Builtin(
         "logger",
@@ -153,6 +153,25 @@ BUILTINS: tuple[Builtin, ...] = (
         "stack",
         "with stack_info=True",
         "The call stack as a list of module, function and line: names of code only.",
+    ),
+    Builtin(
+        "_aws",
+        "in records that carry a field declared with metric=",
+        "CloudWatch Embedded Metric Format metadata: the record's time in epoch ms, the "
+        "configured namespace, and the names and units of the metric fields and the names "
+        "of the dimensions (service, environment, fields declared with dimension=True) "
+        "-- names from the policy and configuration only. In these records dimension "
+        "fields are rendered as strings.",
+    ),
+    Builtin(
+        "buffered",
+        "in records held by buffer_level and emitted because their scope had an error",
+        "true: the record was logged earlier in the scope and held until the error.",
+    ),
+    Builtin(
+        "sampling_rate",
+        "in DEBUG/INFO records of sampled-in scopes, when sampling_rate is configured",
+        "The configured rate, a number from 0 to 1.",
     ),
     Builtin(
         "safelog_cut",

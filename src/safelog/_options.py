@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-from . import _dev, _pyproject
+from . import _dev, _metrics, _pyproject, _scope
 from ._hooks import resolve_hooks
 from ._levels import NAME_TO_LEVEL
 from ._stdio import StdioMode, resolve_mode
@@ -62,6 +62,10 @@ class Options:
     dev: bool = False
     #: Where the fields came from: a pyproject.toml path, or None (argument).
     fields_source: str | None = None
+    #: The CloudWatch namespace of fields declared with ``metric=`` (None: off).
+    metrics_namespace: str | None = None
+    #: Debug buffering and sampling (see `_scope`); off by default.
+    scopes: _scope.ScopeOptions = _scope.OFF
 
 
 def _env(environ: Mapping[str, str], name: str) -> str | None:
@@ -199,6 +203,11 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     hooks: object = True,
     stdio: object = None,
     dev: bool | None = None,
+    metrics_namespace: str | None = None,
+    buffer_level: str | None = None,
+    buffer_max_bytes: int | None = None,
+    buffer_max_records: int | None = None,
+    sampling_rate: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Options:
     """
@@ -264,6 +273,60 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
         stdio=resolve_mode(_first(stdio, _env(env, "SAFELOG_STDIO"), file_options.get("stdio"))),
         dev=dev_on,
         fields_source=file_path if fields is None and file_fields is not None else None,
+        metrics_namespace=_namespace(metrics_namespace, env, file_options, policy),
+        scopes=_scopes(
+            env,
+            file_options,
+            buffer_level=buffer_level,
+            buffer_max_bytes=buffer_max_bytes,
+            buffer_max_records=buffer_max_records,
+            sampling_rate=sampling_rate,
+        ),
+    )
+
+
+def _namespace(
+    value: object, env: Mapping[str, str], file_options: Mapping[str, Any], policy: FieldPolicy
+) -> str | None:
+    raw = _first(
+        value, _env(env, "SAFELOG_METRICS_NAMESPACE"), file_options.get("metrics_namespace")
+    )
+    if raw is not None:
+        return _metrics.check_namespace(raw, "metrics_namespace")
+    if policy.metrics():
+        msg = (
+            "metrics_namespace: required when fields declare metric= (argument, "
+            "SAFELOG_METRICS_NAMESPACE or [tool.safelog] metrics_namespace)"
+        )
+        raise ConfigurationError(msg)
+    return None
+
+
+_SCOPE_VARIABLES = {
+    "buffer_level": "SAFELOG_BUFFER_LEVEL",
+    "buffer_max_bytes": "SAFELOG_BUFFER_MAX_BYTES",
+    "buffer_max_records": "SAFELOG_BUFFER_MAX_RECORDS",
+    "sampling_rate": "SAFELOG_SAMPLING_RATE",
+}
+
+
+def _scopes(
+    env: Mapping[str, str], file_options: Mapping[str, Any], **args: object
+) -> _scope.ScopeOptions:
+    def pick(option: str) -> object:
+        # Argument, environment, [tool.safelog].
+        from_env = _env(env, _SCOPE_VARIABLES[option])
+        return _first(args[option], from_env, file_options.get(option))
+
+    return _scope.ScopeOptions(
+        buffer_level=_scope.resolve_buffer_level(pick("buffer_level"), "buffer_level"),
+        max_bytes=_scope.resolve_bound(
+            pick("buffer_max_bytes"), "buffer_max_bytes", _scope.DEFAULT_MAX_BYTES, 64 << 20
+        ),
+        max_records=_scope.resolve_bound(
+            pick("buffer_max_records"), "buffer_max_records", _scope.DEFAULT_MAX_RECORDS, 10**6
+        ),
+        sampling_rate=_scope.resolve_sampling_rate(pick("sampling_rate"), "sampling_rate"),
     )
 
 

@@ -45,7 +45,20 @@ __all__ = ["PolicyFile", "find_pyproject", "kind_from_spec", "load"]
 
 #: configure() options that may come from the file (plain values only).
 FILE_OPTIONS = frozenset(
-    {"service", "environment", "level", "console", "foreign_handlers", "shutdown_timeout", "stdio"}
+    {
+        "service",
+        "environment",
+        "level",
+        "console",
+        "foreign_handlers",
+        "shutdown_timeout",
+        "stdio",
+        "metrics_namespace",
+        "buffer_level",
+        "buffer_max_bytes",
+        "buffer_max_records",
+        "sampling_rate",
+    }
 )
 _POSITIONAL = {"enum": "values", "route": "templates"}
 

@@ -43,6 +43,7 @@ from .errors import ConfigurationError  # re-exported: its home before 0.2
 
 __all__ = [
     "KINDS",
+    "METRIC_UNITS",
     "RESERVED_KEYS",
     "Bool",
     "Cleaner",
@@ -89,6 +90,44 @@ RESERVED_KEYS: frozenset[str] = frozenset(
         "safelog",
         "positional_args",
         "_safelog_frame",
+        # Added by safelog's metrics, buffering and sampling (see _metrics,
+        # _scope): a call argument must never forge them.
+        "_aws",
+        "buffered",
+        "sampling_rate",
+    }
+)
+
+#: The units CloudWatch accepts for a metric (``metric="Milliseconds"``).
+METRIC_UNITS: frozenset[str] = frozenset(
+    {
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
     }
 )
 
@@ -124,16 +163,34 @@ class Kind:
     #: Short name used in markers and in the inventory.
     kind_name: ClassVar[str] = "custom"
 
-    __slots__ = ("purpose",)
+    __slots__ = ("dimension", "metric", "purpose")
 
     purpose: str
+    #: ``metric=`` as given: a CloudWatch unit name, True (the kind's own
+    #: unit) or None. `FieldPolicy` checks it with the field's name.
+    metric: str | bool | None
+    #: ``dimension=`` as given; `FieldPolicy` checks the kind allows it.
+    dimension: bool
 
-    def __init__(self, *, purpose: object = "") -> None:
+    def __init__(
+        self, *, purpose: object = "", metric: object = None, dimension: object = False
+    ) -> None:
         # Typed as object: policies also come from TOML, checked here.
         if not isinstance(purpose, str):
             msg = "purpose: must be a string"
             raise ConfigurationError(msg)
         self.purpose = purpose
+        # Only the type is checked here; FieldPolicy checks the rest with the
+        # field's name (a kind does not know it), so an Id(dimension=True)
+        # fails at configure() naming the field.
+        if metric is not None and type(metric) not in (bool, str):
+            msg = "metric: must be a CloudWatch unit name such as 'Count', or True"
+            raise ConfigurationError(msg)
+        if type(dimension) is not bool:
+            msg = "dimension: must be True or False"
+            raise ConfigurationError(msg)
+        self.metric = None if metric is False else metric  # type: ignore[assignment]
+        self.dimension = dimension
 
     @property
     def marker(self) -> str:
@@ -181,8 +238,10 @@ class Int(Kind):
         max: int | None = None,
         allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Int")
         lo = _INT64_MIN if min is None else exact_int(min)
         hi = _INT64_MAX if max is None else exact_int(max)
@@ -241,8 +300,10 @@ class HttpStatus(Int):
     kind_name = "http_status"
     __slots__ = ()
 
-    def __init__(self, *, purpose: str = "") -> None:
-        super().__init__(min=100, max=599, purpose=purpose)
+    def __init__(
+        self, *, purpose: str = "", metric: str | bool | None = None, dimension: bool = False
+    ) -> None:
+        super().__init__(min=100, max=599, purpose=purpose, metric=metric, dimension=dimension)
 
 
 class Float(Kind):
@@ -262,8 +323,10 @@ class Float(Kind):
         max: float | None = None,
         allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Float")
         for name, bound in (("min", min), ("max", max)):
             if bound is not None and (
@@ -339,11 +402,18 @@ class Duration(Float):
     kind_name = "duration"
     __slots__ = ("_scale", "unit")
 
-    def __init__(self, *, unit: str = "ms", purpose: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        unit: str = "ms",
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
         if unit not in ("ms", "s"):
             msg = "Duration: unit must be 'ms' or 's'"
             raise ConfigurationError(msg)
-        super().__init__(min=0.0, purpose=purpose)
+        super().__init__(min=0.0, purpose=purpose, metric=metric, dimension=dimension)
         self.unit = unit
         self._scale = 1000.0 if unit == "ms" else 1.0
 
@@ -385,8 +455,14 @@ class Enum(Kind):
     kind_name = "enum"
     __slots__ = ("_lookup", "values")
 
-    def __init__(self, *values: str | int | type[_enum.Enum], purpose: str = "") -> None:
-        super().__init__(purpose=purpose)
+    def __init__(
+        self,
+        *values: str | int | type[_enum.Enum],
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         flat: list[str | int] = []
         for v in values:
             # The annotation says str/int/Enum; a caller's list arrives anyway.
@@ -451,8 +527,10 @@ class HttpMethod(Enum):
     kind_name = "http_method"
     __slots__ = ()
 
-    def __init__(self, *, purpose: str = "") -> None:
-        super().__init__(*_HTTP_METHODS, purpose=purpose)
+    def __init__(
+        self, *, purpose: str = "", metric: str | bool | None = None, dimension: bool = False
+    ) -> None:
+        super().__init__(*_HTTP_METHODS, purpose=purpose, metric=metric, dimension=dimension)
 
     def clean(self, value: object) -> Scalar:
         s = exact_str(value)
@@ -479,12 +557,18 @@ class Route(Enum):
     kind_name = "route"
     __slots__ = ()
 
-    def __init__(self, *templates: str, purpose: str = "") -> None:
+    def __init__(
+        self,
+        *templates: str,
+        purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
+    ) -> None:
         for t in templates:
             if type(t) is not str or not _ROUTE.match(t):
                 msg = "Route: templates must be strings like '/pages/{page_id}'"
                 raise ConfigurationError(msg)
-        super().__init__(*templates, purpose=purpose)
+        super().__init__(*templates, purpose=purpose, metric=metric, dimension=dimension)
 
     def constraints(self) -> dict[str, Any]:
         return {"templates": list(self.values)}
@@ -511,8 +595,10 @@ class Id(Kind):
         pattern: str | None = None,
         allow_card_numbers: bool = False,
         purpose: str = "",
+        metric: str | bool | None = None,
+        dimension: bool = False,
     ) -> None:
-        super().__init__(purpose=purpose)
+        super().__init__(purpose=purpose, metric=metric, dimension=dimension)
         self.allow_card_numbers = _checked_flag(allow_card_numbers, "Id")
         if type(max_length) is not int or not 1 <= max_length <= 128:
             msg = "Id: max_length must be an int from 1 to 128"
@@ -716,6 +802,7 @@ class FieldPolicy:
             if not isinstance(kind, Kind):
                 msg = f"fields: {name!r} must be a safelog kind such as safelog.Int()"
                 raise ConfigurationError(msg)
+            _check_marks(name, kind)
             kinds[name] = kind
         # Copied into a read-only mapping: the caller's dict may change later.
         self.kinds: Mapping[str, Kind] = MappingProxyType(kinds)
@@ -736,6 +823,18 @@ class FieldPolicy:
                 cleaner = _scalar_only(cleaner, kind.marker)
             out[name] = (name, cleaner)
         return out
+
+    def metrics(self) -> tuple[tuple[str, str], ...]:
+        """``(field name, CloudWatch unit)`` of every metric field, in declared order."""
+        return tuple(
+            (name, unit)
+            for name, kind in self.kinds.items()
+            if (unit := metric_unit(kind)) is not None
+        )
+
+    def dimensions(self) -> tuple[str, ...]:
+        """Names of the dimension fields, in declared order."""
+        return tuple(name for name, kind in self.kinds.items() if kind.dimension)
 
     def needs_key(self) -> bool:
         return any(isinstance(k, Hashed) for k in self.kinds.values())
@@ -771,3 +870,62 @@ def _scalar_only(cleaner: Cleaner, marker: str) -> Cleaner:
         return marker
 
     return checked
+
+
+# Exact types, not isinstance: a subclass (a custom kind) can return anything
+# from clean(), so only these built-in kinds' values are trusted as metric
+# values or as dimension values.
+_METRIC_KINDS: frozenset[type[Kind]] = frozenset({Int, Float, Duration})
+#: Closed sets declared in code. An id, a hash or free text would make one
+#: metric per customer, and CloudWatch publishes dimension values as they are.
+_DIMENSION_KINDS: frozenset[type[Kind]] = frozenset({Enum, HttpMethod, HttpStatus, Route, Bool})
+_DURATION_UNITS = {"ms": "Milliseconds", "s": "Seconds"}
+
+
+def metric_unit(kind: Kind) -> str | None:
+    """The CloudWatch unit *kind* is published with, or None if it is no metric."""
+    requested = kind.metric
+    if requested is None or requested is False:
+        return None
+    if type(kind) is Duration and requested is True:
+        return _DURATION_UNITS[kind.unit]
+    if requested is True:
+        return "None"
+    return requested
+
+
+def _check_marks(name: str, kind: Kind) -> None:
+    if kind.metric is not None and kind.metric is not False:
+        if type(kind) not in _METRIC_KINDS:
+            msg = (
+                f"fields: {name!r} cannot be a metric: only Int, Float and Duration "
+                "fields can (remove metric=)"
+            )
+            raise ConfigurationError(msg)
+        unit = metric_unit(kind)
+        if unit not in METRIC_UNITS:
+            msg = (
+                f"fields: {name!r}: metric must be a CloudWatch unit such as 'Count', "
+                "'Milliseconds' or 'Bytes' (or True)"
+            )
+            raise ConfigurationError(msg)
+        if isinstance(kind, Duration) and unit != _DURATION_UNITS[kind.unit]:
+            msg = f"fields: {name!r}: a Duration is published in its own unit; use metric=True"
+            raise ConfigurationError(msg)
+    if kind.dimension:
+        if type(kind) not in _DIMENSION_KINDS:
+            msg = (
+                f"fields: {name!r} cannot be a metric dimension: only Enum, HttpMethod, "
+                "HttpStatus, Route and Bool fields can (an id, a hash or free text "
+                "would publish one metric per value); remove dimension="
+            )
+            raise ConfigurationError(msg)
+        if isinstance(kind, Enum):
+            for v in kind.values:
+                # CloudWatch dimension values: ASCII with a non-blank character.
+                if type(v) is str and (not v.isascii() or not v.strip() or not v.isprintable()):
+                    msg = (
+                        f"fields: {name!r}: a dimension's values must be printable ASCII "
+                        "with at least one non-blank character"
+                    )
+                    raise ConfigurationError(msg)

@@ -164,7 +164,7 @@ class PolicyFilter:
         out["level"] = (
             _stdlib_level(logger.record)
             if type(logger) is StdlibOrigin
-            else _LEVELS.get(method_name, "info")
+            else _METHOD_LEVELS.get(method_name, "info")
         )
         cleaners = self._cleaners
         markers = self._markers
@@ -355,6 +355,10 @@ def _checked_logger_name(
 
 
 _LEVELS = METHOD_TO_LEVEL
+#: For structlog calls: the level methods, and ``log.metric()`` (see
+#: `_metrics`), whose records exist for their metrics. Not for stdlib level
+#: names: a custom stdlib level cannot pose as a metric record.
+_METHOD_LEVELS = {**METHOD_TO_LEVEL, "metric": "metric"}
 
 
 def _stdlib_level(record: Any) -> str:
@@ -372,7 +376,7 @@ def add_log_level(logger: Any, method_name: str, event_dict: EventDict) -> Event
     if type(logger) is StdlibOrigin:
         event_dict["level"] = _stdlib_level(logger.record)
     else:
-        event_dict["level"] = _LEVELS.get(method_name, "info")
+        event_dict["level"] = _METHOD_LEVELS.get(method_name, "info")
     return event_dict
 
 

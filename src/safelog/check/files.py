@@ -36,7 +36,7 @@ __all__ = [
 # Lines that can hold a log call: a level/bind method call, a factory with
 # keywords, bind_contextvars. Matched on bytes, before parsing.
 _CANDIDATE = re.compile(
-    rb"\.\s*(?:a?(?:debug|info|warning|warn|error|exception|critical|fatal|log|msg)|bind|new)"
+    rb"\.\s*(?:a?(?:debug|info|warning|warn|error|exception|critical|fatal|log|msg|metric)|bind|new)"
     rb"\s*\(|get_logger|wrap_logger|bind_contextvars|configure\s*\("
 )
 # Present in a file: walk every expression (bare imported log functions;

@@ -18,7 +18,10 @@ __all__ = ["ConstantLookup", "Judge"]
 _LEVEL_METHODS = frozenset(
     {"debug", "info", "warning", "warn", "error", "exception", "critical", "fatal", "log", "msg"}
 )
-_LOG_METHODS = _LEVEL_METHODS | frozenset("a" + m for m in _LEVEL_METHODS)
+# log.metric() (safelog's metric-only records, docs/metrics.md) takes an event
+# and fields exactly as a level method does.
+_RECORD_METHODS = _LEVEL_METHODS | {"metric"}
+_LOG_METHODS = _RECORD_METHODS | frozenset("a" + m for m in _RECORD_METHODS)
 _BIND_METHODS = frozenset({"bind", "new"})
 # Factories whose keyword arguments become bound context (fields).
 _FIELD_FACTORIES = frozenset({"get_logger", "wrap_logger"})
