@@ -394,3 +394,24 @@ class TestWithTheStdioGuard:
         # Only the print() became a stdio_write record; the dev lines did not.
         assert sum("stdio_write" in ln for ln in lines) == 1
         assert "customer text" not in proc.stdout + proc.stderr
+
+
+class TestHeldRecords:
+    def test_a_record_written_later_shows_its_own_notes_or_none(
+        self, dev_console: io.StringIO
+    ) -> None:
+        """A buffered record emitted at the error never shows the error's drop reasons."""
+        _configure_dev(dev_console, level="DEBUG", buffer_level="DEBUG")
+        log = safelog.get_logger("app")
+        with safelog.buffered():
+            log.debug("cache_checked", owner="x")  # held
+            log.error("export_failed", title="y")  # releases the held record
+        safelog.shutdown()
+
+        lines = dev_console.getvalue().splitlines()
+        held = next(i for i, ln in enumerate(lines) if "cache_checked" in ln)
+        failed = next(i for i, ln in enumerate(lines) if "export_failed" in ln)
+        notes = {i: lines[i + 1] if i + 1 < len(lines) else "" for i in (held, failed)}
+        assert "title (undeclared)" not in notes[held]
+        assert "owner (undeclared)" not in notes[failed]
+        assert "title (undeclared)" in notes[failed]

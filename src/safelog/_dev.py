@@ -148,6 +148,14 @@ class DevNotes:
 
     drops: tuple[Drop, ...] = ()
     exception: str | None = None
+    #: Which record these notes belong to (see `record_key`): a record held
+    #: back and written later (buffering) must not show another's notes.
+    key: tuple[Any, ...] = ()
+
+
+def record_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What identifies one record between the chain and the dev console."""
+    return tuple(record.get(k) for k in ("timestamp", "level", "event", "function", "line"))
 
 
 class _Pending(threading.local):
@@ -210,7 +218,7 @@ def explain(
                 drops.append(Drop(key, DropReason.WRONG_KIND, f"not a valid {kind.kind_name}"))
             continue
         drops.append(Drop(_shown_name(key, frame, filename), DropReason.UNDECLARED))
-    return DevNotes(tuple(drops), _exception_text(raw.get("exc_info")))
+    return DevNotes(tuple(drops), _exception_text(raw.get("exc_info")), record_key(record))
 
 
 def _origin_frame(origin: Any) -> tuple[Any, str | None]:
@@ -328,14 +336,20 @@ class DevConsoleSink(ConsoleSink):
         self._colour = colour
 
     def write(self, line: str) -> None:
-        # The notes of the record being written were left on this thread.
-        notes = _pending.notes
-        _pending.notes = None
         try:
             colour = self._colour
             if colour is None:
                 colour = _use_colour(self._stream if self._stream is not None else sys.stderr)
-            text = render(orjson.loads(line), notes, colour=colour)
+            record = orjson.loads(line)
+            # The notes of the record being written were left on this thread,
+            # unless this record was held back and is written later (buffering):
+            # then they belong to another record, which is written after it.
+            notes = _pending.notes
+            if notes is not None and notes.key == record_key(record):
+                _pending.notes = None
+            else:
+                notes = None
+            text = render(record, notes, colour=colour)
         except Exception:  # noqa: BLE001 -- never raise into the caller; show the line as is
             text = line
         super().write(text)
