@@ -26,6 +26,20 @@ else:  # pragma: no cover -- exercised on 3.10 only
 ROOT = Path(__file__).resolve().parent.parent
 DIST = "safelog-structlog"
 HEAVY = ("boto3", "botocore", "watchtower", "pytest", "_pytest", "moto", "pydantic", "urllib3")
+# Frameworks: each integration is an optional extra, never imported by `import safelog`.
+FRAMEWORKS = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "flask",
+    "werkzeug",
+    "gunicorn",
+    "django",
+    "celery",
+    "kombu",
+    "asgiref",
+    "opentelemetry",
+)
 
 
 class TestImport:
@@ -42,8 +56,10 @@ class TestImport:
         )
         loaded = json.loads(out.stdout)
         assert "safelog" in loaded
-        heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+        heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY + FRAMEWORKS)
         assert heavy == []
+        integrations = ("asgi", "wsgi", "django", "celery", "aws_lambda")
+        assert not [m for m in loaded if m in {f"safelog.{i}" for i in integrations}]
         # The runtime and structlog load on first use (PEP 562), not at import.
         assert "structlog" not in loaded
         assert "safelog._chain" not in loaded
