@@ -765,6 +765,14 @@ class TestCardNumbers:
         assert Float(allow_card_numbers=True).compile(None)(int(card)) == float(card)
         assert Int(allow_card_numbers=True).constraints()["allow_card_numbers"] is True
 
+    def test_opt_out_from_pyproject(self) -> None:
+        """allow_card_numbers = true in [tool.safelog.fields] is the same opt-out."""
+        from safelog._pyproject import kind_from_spec
+
+        kind = kind_from_spec("account_no", {"kind": "id", "allow_card_numbers": True})
+        assert kind.compile(None)(CARDS[0]) == CARDS[0]
+        assert kind_from_spec("account_no", "id").compile(None)(CARDS[0]) == "<rejected:id>"
+
     def test_opt_out_must_be_a_bool(self) -> None:
         """A non-bool opt-out is a ConfigurationError naming the option."""
         with pytest.raises(ConfigurationError, match="allow_card_numbers"):
