@@ -250,9 +250,10 @@ def _positional(
         args = getattr(origin.record, "args", None)
         n_args = len(args) if type(args) is tuple else (1 if args else 0)
         out = [Drop(f"#{i + 1}", DropReason.POSITIONAL) for i in range(min(n_args, len(values)))]
-        # After the args, the stdlib bridge passes the names of extra= keys.
+        # After the args come extra= keys that are reserved names (event,
+        # level, ...): they never pass. Other extra= keys are fields.
         out += [
-            Drop(_shown_name(k, frame, filename), DropReason.EXTRA, "never passed")
+            Drop(_shown_name(k, frame, filename), DropReason.EXTRA, "a reserved name")
             for k in values[n_args:]
         ]
         return out
