@@ -133,14 +133,15 @@ class TestMetadata:
         assert importlib.metadata.version(DIST) == safelog.__version__
 
     def test_runtime_dependencies(self) -> None:
-        """structlog, watchtower and boto3 are runtime dependencies."""
+        """structlog and boto3 are runtime dependencies; watchtower is an extra only."""
         requires = importlib.metadata.requires(DIST) or []
         runtime = {
             r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
             for r in requires
             if "extra ==" not in r
         }
-        assert {"structlog", "watchtower", "boto3"} <= runtime
+        assert {"structlog", "boto3"} <= runtime
+        assert "watchtower" not in runtime
 
 
 def _pyproject() -> dict[str, Any]:

@@ -42,6 +42,7 @@ from ._chain import (
     StructlogFactory,
     build_fallback,
     build_state,
+    drain_parked,
     infrastructure_metadata,
     lost_at_recursion_limit,
 )
@@ -75,13 +76,15 @@ class SinkFactory(Protocol):
     sinks, so a sink can say it lost records without writing to itself.
     """
 
-    def create_sink(self, metadata: Mapping[str, Any], *, report: Callable[[str], None]) -> Sink: ...
+    def create_sink(
+        self, metadata: Mapping[str, Any], *, report: Callable[[str], None]
+    ) -> Sink: ...
 
 
 # -- configure ---------------------------------------------------------------
 
 
-def configure(  # noqa: PLR0913 -- the documented keyword options
+def configure(
     *,
     service: str | None = None,
     fields: Mapping[str, Kind] | FieldPolicy | None = None,
@@ -170,7 +173,8 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             raise ConfigurationError(msg)
         extra = _check_sinks(sinks)
         _check_factory(cloudwatch)
-        if type(handle_sigterm) is not bool:
+        sigterm_flag: object = handle_sigterm  # typed bool, but callers may pass anything
+        if type(sigterm_flag) is not bool:
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
@@ -263,9 +267,16 @@ def _make_sinks(
     if cloudwatch is not None:
         made: list[Sink] = []
 
+        alone = console is None and not extra
+
         def report(line: str) -> None:
-            # A sink's own loss record goes to the *other* sinks.
-            if holder and made:
+            # A sink's own loss record goes to the *other* sinks; with none,
+            # to stderr: a loss is never silent.
+            if alone:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(line + "\n")
+                    sys.stderr.flush()
+            elif holder and made:
                 holder[0].emit_except(made[0], line)
 
         made.append(_create_sink(cloudwatch, dict(metadata), report))
@@ -439,6 +450,7 @@ def shutdown(timeout: float | None = None) -> None:
         budget = state.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + max(budget, 0.0)
         steps: list[Callable[[], object]] = [
+            drain_parked,
             # Flush first: the handlers and hooks are still in place meanwhile.
             lambda: state.chain.dispatcher.flush(budget),
             _state.retire,
@@ -550,7 +562,27 @@ class _LazyLogger:
         self._initial = initial
         self._generation = -1
         self._bound: SafeBoundLogger | None = None
+        # Resolved on first use (bind() per request stays cheap); `_state`
+        # refreshes every live one at each configure/shutdown.
         _state.register_proxy(self)
+
+    def refresh(self) -> None:
+        """
+        Cache the level methods of the current configuration on the instance
+        (`_state` calls this at each configure/shutdown). A cached method is
+        a plain instance attribute: calling it takes no Python frame beyond
+        the method's own, which matters at the recursion limit.
+        """
+        self.__dict__.clear()
+        try:
+            bound = self._resolve()
+            generation = self._generation
+            for name in _CACHED_METHODS:
+                self.__dict__[name] = getattr(bound, name)
+            if generation != _state.generation():
+                self.__dict__.clear()
+        except Exception:  # noqa: BLE001 -- __getattr__ resolves on first use instead
+            self.__dict__.clear()
 
     def _resolve(self) -> SafeBoundLogger:
         state = _current_or_fallback()
@@ -611,7 +643,11 @@ def get_logger(name: str | None = None, **initial_values: Any) -> BoundLogger:
     *name* is usually ``__name__``; *initial_values* are bound context and go
     through the field policy like any other value.
     """
-    return cast("BoundLogger", _LazyLogger(name, dict(initial_values)))
+    logger = _LazyLogger(name, dict(initial_values))
+    # Usually once per module: resolve now, so that even its first call
+    # needs no __getattr__ frame (the recursion limit). bind() stays lazy.
+    logger.refresh()
+    return cast("BoundLogger", logger)
 
 
 # -- self_check / stats ------------------------------------------------------
@@ -625,6 +661,8 @@ class Problem(str):
     ``code`` (stable, for alerting: ``"handler-bypass"``...) and ``name``
     (what it concerns, a name of code such as ``"sys.excepthook"``, or "").
     """
+
+    __slots__ = ("code", "name")
 
     code: str
     name: str
@@ -685,7 +723,22 @@ def self_check(*, reinstall_hooks: bool = False) -> list[Problem]:
             )
         )
     problems.extend(_hook_problems(reinstall_hooks))
+    problems.extend(_sink_problems(state))
     return problems
+
+
+def _sink_problems(state: _state.State) -> list[Problem]:
+    """What sinks report through their optional ``problems()`` (code, name, message)."""
+    out: list[Problem] = []
+    for sink in state.chain.dispatcher.sinks:
+        report = getattr(sink, "problems", None)
+        if not callable(report):
+            continue
+        try:
+            out.extend(Problem(code, message, name) for code, name, message in report())
+        except Exception:  # noqa: BLE001, S112 -- a sink's report never breaks self_check
+            continue
+    return out
 
 
 def _structlog_replaced(state: _state.State) -> bool:

@@ -163,11 +163,7 @@ def resolve_policy(fields: object) -> FieldPolicy:
 
 
 def _timeout(value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value <= 300  # noqa: PLR2004 -- five minutes is the documented bound
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 300:
         msg = "shutdown_timeout: must be a number of seconds from 0 to 300"
         raise ConfigurationError(msg)
     return float(value)
@@ -194,7 +190,7 @@ def _file(pyproject: object) -> tuple[Mapping[str, Any], FieldPolicy | None, str
     return found.options, found.fields, str(found.path)
 
 
-def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
+def resolve(
     *,
     service: str | None = None,
     fields: object = None,
@@ -225,7 +221,9 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     """
     env = os.environ if environ is None else environ
     file_options, file_fields, file_path = _file(pyproject)
-    svc = _name(_first(service, _env(env, "SAFELOG_SERVICE"), file_options.get("service")), "service")
+    svc = _name(
+        _first(service, _env(env, "SAFELOG_SERVICE"), file_options.get("service")), "service"
+    )
     if svc is None:
         msg = "service: required (argument or SAFELOG_SERVICE)"
         raise ConfigurationError(msg)
@@ -267,7 +265,8 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     if any(type(m) is not str or not m for m in skip):
         msg = "skip_modules: must be module names"
         raise ConfigurationError(msg)
-    if type(capture_stdlib) is not bool:
+    flag: object = capture_stdlib  # typed bool, but callers may pass anything
+    if type(flag) is not bool:
         msg = "capture_stdlib: must be True or False"
         raise ConfigurationError(msg)
     dev_on = _dev_option(dev, env, console_choice)

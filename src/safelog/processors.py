@@ -126,9 +126,7 @@ class PolicyFilter:
         metadata: Mapping[str, Any] | None = None,
         counts: DropCounts | None = None,
     ) -> None:
-        builtin = {
-            name: kind for name, kind in _context.BUILTIN_FIELDS.items() if kind is not None
-        }
+        builtin = {name: kind for name, kind in _context.BUILTIN_FIELDS.items() if kind is not None}
         cleaners: dict[str, tuple[str, Cleaner | None]] = {
             # Built-in request fields need no declaration; a declaration of
             # the same name takes precedence.

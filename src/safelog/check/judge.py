@@ -228,14 +228,20 @@ class Judge:
                 self.events.add(text)
             case ast.JoinedStr(values=values):
                 # No placeholders (else it is SL101): the parts are literals.
-                self.events.add("".join(v.value for v in values if isinstance(v, ast.Constant)))
+                self.events.add(
+                    "".join(
+                        v.value
+                        for v in values
+                        if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                    )
+                )
             case ast.IfExp(body=body, orelse=orelse):
                 self._collect_event(body)
                 self._collect_event(orelse)
             case ast.Name(id=name):
-                text = self.w.module_strs.get(name)
-                if text is not None:
-                    self.events.add(text)
+                bound = self.w.module_strs.get(name)
+                if bound is not None:
+                    self.events.add(bound)
 
     def _event_code(self, node: ast.expr, scope: Scope) -> str | None:
         match node:
