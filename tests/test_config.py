@@ -69,7 +69,7 @@ class RecordingFactory:
     def __init__(self) -> None:
         self.sink = RecordingSink()
 
-    def create_sink(self, metadata: Mapping[str, Any]) -> RecordingSink:
+    def create_sink(self, metadata: Mapping[str, Any], *, report: Any = None) -> RecordingSink:
         self.sink.metadata = metadata
         return self.sink
 

@@ -27,6 +27,7 @@ from . import (
     _children,
     _dev,
     _hooks,
+    _integration,
     _lifecycle,
     _options,
     _state,
@@ -44,7 +45,7 @@ from ._logger import BoundLogger, get_logger
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind
-from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers
+from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers, handler_entries
 
 
 __all__ = [
@@ -144,7 +145,14 @@ def configure(
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default
-    (``foreign_handlers="error"``, ``shutdown_timeout=5``).
+    (``foreign_handlers="detach"``, ``shutdown_timeout=5``).
+
+    *foreign_handlers*: stdlib handlers on other loggers (uvicorn's,
+    gunicorn's, Django's, Celery's) would see records before the chain. By
+    default (``"detach"``) they are taken off until `shutdown` and their
+    loggers propagate to the chain; one ``stdlib_handlers_taken_over``
+    record names them (handler class and logger, names of code only).
+    ``"error"`` is the strict mode: refuse to start and name them.
 
     Raises:
         ConfigurationError: an option is wrong, or safelog is already
@@ -255,9 +263,16 @@ def _make_sinks(
     if cloudwatch is not None:
         made: list[Sink] = []
 
+        alone = console is None and not extra
+
         def report(line: str) -> None:
-            # A sink's own loss record goes to the *other* sinks.
-            if holder and made:
+            # A sink's own loss record goes to the *other* sinks; with none,
+            # to stderr: a loss is never silent.
+            if alone:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(line + "\n")
+                    sys.stderr.flush()
+            elif holder and made:
                 holder[0].emit_except(made[0], line)
 
         made.append(_create_sink(cloudwatch, dict(metadata), report))
@@ -318,10 +333,14 @@ def _build_and_install(
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
+    taken_over: list[str] = []
     if opts.capture_stdlib:
         handler = SafelogHandler(state.chain, opts.level)
         try:
             state.saved = _take_over_logging(handler, opts.level, opts.foreign_handlers)
+            taken_over = handler_entries(
+                [(lg, h) for lg, hs, _ in state.saved.detached for h in hs]
+            )
         except ConfigurationError:
             state.chain.dispatcher.close(0.1)
             raise
@@ -342,6 +361,20 @@ def _build_and_install(
         state.on_shutdown.append(_stdio.install(state.chain))
     _state.install(state)
     _lifecycle.on_configure(opts.shutdown_timeout)
+    if taken_over:
+        _report_taken_over(taken_over)
+
+
+def _report_taken_over(handlers: list[str]) -> None:
+    # One record, so an operator sees which handlers no longer write on
+    # their own. The list holds names of code only (describe_handlers).
+    _integration.emit_trusted(
+        "safelog",
+        "info",
+        "stdlib_handlers_taken_over",
+        sys._getframe(),
+        {"handlers_taken_over": handlers},
+    )
 
 
 def _take_over_logging(

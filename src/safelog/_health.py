@@ -9,7 +9,7 @@ import logging
 
 import structlog
 
-from . import _hooks, _metrics, _scope, _state
+from . import _context, _hooks, _metrics, _scope, _state
 from ._chain import SafeBoundLogger, StructlogFactory, lost_at_recursion_limit
 from .stdlib import bypassing_handlers, describe_handlers
 
@@ -87,7 +87,22 @@ def self_check(*, reinstall_hooks: bool = False) -> list[Problem]:
             )
         )
     problems.extend(_hook_problems(reinstall_hooks))
+    problems.extend(_sink_problems(state))
     return problems
+
+
+def _sink_problems(state: _state.State) -> list[Problem]:
+    """What sinks report through their optional ``problems()`` (code, name, message)."""
+    out: list[Problem] = []
+    for sink in state.chain.dispatcher.sinks:
+        report = getattr(sink, "problems", None)
+        if not callable(report):
+            continue
+        try:
+            out.extend(Problem(code, message, name) for code, name, message in report())
+        except Exception:  # noqa: BLE001, S112 -- a sink's report never breaks self_check
+            continue
+    return out
 
 
 def _structlog_replaced(state: _state.State) -> bool:
@@ -134,6 +149,8 @@ def stats() -> dict[str, int]:
         # Why values were dropped, by reason (a typed counter in the chain).
         **state.policy_filter.counts.as_stats(),
     }
+    # Incoming request ids replaced and trace headers dropped (integrations).
+    out.update(_context.counters.as_dict())
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors

@@ -28,7 +28,7 @@ from .errors import ConfigurationError
 from .policy import FieldPolicy, HashKey, make_hash_key
 
 
-__all__ = ["ConsoleChoice", "ForeignHandlers", "Options", "resolve", "resolve_policy"]
+__all__ = ["ConsoleChoice", "ForeignHandlers", "Options", "in_lambda", "resolve", "resolve_policy"]
 
 ForeignHandlers = Literal["error", "detach"]
 #: True (stderr), False (none), "stdout", or a text stream.
@@ -93,6 +93,14 @@ def _name(value: object, option: str) -> str | None:
         msg = f"{option}: must be 1 to 64 characters from [A-Za-z0-9._:-]"
         raise ConfigurationError(msg)
     return value
+
+
+def in_lambda(environ: Mapping[str, str]) -> bool:
+    """Whether this process runs in AWS Lambda (its runtime's environment says so)."""
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) and (
+        bool(environ.get("AWS_LAMBDA_RUNTIME_API"))
+        or environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
+    )
 
 
 def _console(value: object, from_env: bool) -> ConsoleChoice:
@@ -242,8 +250,13 @@ def resolve(
     elif env_console is not None:
         console_choice = _console(env_console, from_env=True)
     else:
-        console_choice = _console(file_options.get("console", True), from_env=False)
-    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "error")
+        # In AWS Lambda the runtime ships stdout to CloudWatch: one JSON
+        # record per line there, by default.
+        default_console: object = "stdout" if in_lambda(env) else True
+        console_choice = _console(file_options.get("console", default_console), from_env=False)
+    # Default: route frameworks' own handlers through the chain (uvicorn,
+    # gunicorn, Django, Celery set theirs up before the app can configure).
+    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "detach")
     if foreign not in ("error", "detach"):
         msg = "foreign_handlers: must be 'error' or 'detach'"
         raise ConfigurationError(msg)

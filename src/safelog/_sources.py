@@ -324,6 +324,9 @@ def _module_is_code(mod: ModuleType) -> bool:
     name = ns.get("__name__")
     if name in sys.builtin_module_names:
         return True
+    if name == "__main__" and command_source() is not None:
+        # python -c COMMAND: the command line is the module's source.
+        return True
     spec = ns.get("__spec__")
     origin = getattr(spec, "origin", None)
     if origin in ("frozen", "built-in"):
