@@ -236,9 +236,11 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
         '"host"\\s*:\\s*[^\\s"n]',
         '"(?:pid|dropped|safelog_cut|line)"\\s*:\\s*(?:[^\\s\\-0-9n]|-?[0-9]+[.eE])',
         '"timestamp"\\s*:\\s*"(?:[^"]{0,18}"|' + _TIMESTAMP_NOT + ")",
+        '"buffered"\\s*:\\s*(?:[^\\st]|t[^r])',
+        '"sampling_rate"\\s*:\\s*[^\\s0-9]',
         *_CONTENT,
     ]
-    conds: list[str] = []
+    conds: list[str] = ["`sampling_rate` > 1"]
     for name, kind in sorted(checker.kinds.items()):
         r, c = _field_filter(name, kind)
         regexes += r

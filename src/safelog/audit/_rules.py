@@ -23,7 +23,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._levels import RECORD_LEVELS
 from safelog.policy import (
+    Bool,
+    Enum,
     FieldPolicy,
     Float,
     Hashed,
@@ -156,11 +159,15 @@ MARKER_EVENTS: frozenset[str] = frozenset(
 
 # -- shapes of built-in metadata ---------------------------------------------
 
-_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown"})
+# The record levels, "metric" (log.metric()) and "unknown" (a stdlib record
+# whose level number is not an int).
+_LEVELS = RECORD_LEVELS | {"metric", "unknown"}
 _LEVEL_N = re.compile(r"level[0-9]{1,3}\Z")
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
 )
+# What configure() accepts as metrics_namespace.
+_NAMESPACE = re.compile(r"[A-Za-z0-9._/#: \-]{1,255}\Z")
 _INFRA = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
 # Names of code: dotted identifiers, with the <locals>/<lambda>/<module>
 # parts of qualified names and safelog's own markers.
@@ -357,6 +364,12 @@ class RecordChecker:
         self._judges: Mapping[str, Callable[[object], bool]] = {
             name: kind_judge(kind) for name, kind in self.kinds.items()
         }
+        self._emf_judges: Mapping[str, Callable[[object], bool]] = {
+            **self._judges,
+            **{name: _dimension_judge(self.kinds[name]) for name in policy.dimensions()},
+        }
+        self._metrics: Mapping[str, str] = dict(policy.metrics())
+        self._dimension_names = frozenset(policy.dimensions()) | {"service", "environment"}
         self._content_cache: dict[str, bool] = {}
         self._event_cache: dict[str, tuple[str, ...]] = {}
         self._opaque = frozenset(
@@ -380,14 +393,17 @@ class RecordChecker:
         if type(record) is not dict:
             return ["SA103"]
         found: set[str] = set()
+        judges = self._judges
         if "_aws" in record:
             self._emf(record, found)
+            # EMF renders dimension values as strings ("200", "true").
+            judges = self._emf_judges
         elif type(record.get("event")) is not str:
             found.add("SA103")
         for key, value in record.items():
             if key == "_aws":
                 continue
-            judge = self._judges.get(key)
+            judge = judges.get(key)
             if judge is not None:
                 if not judge(value):
                     found.add("SA202")
@@ -473,15 +489,40 @@ class RecordChecker:
             if not _emf_directive_ok(directive):
                 found.add("SA203")
                 return
+            # Names and units come from the policy: metrics are declared
+            # metric fields with their unit, dimensions declared dimensions.
+            for m in directive["Metrics"]:
+                if self._metrics.get(m["Name"]) != m.get("Unit"):
+                    found.add("SA203")
+            for dims in directive.get("Dimensions", []):
+                if not self._dimension_names.issuperset(dims):
+                    found.add("SA203")
+
+
+def _dimension_judge(kind: Kind) -> Callable[[object], bool]:
+    """A dimension's stored text: the string form of a value its kind passes."""
+    marker = kind.marker
+    if isinstance(kind, Bool):
+        allowed: frozenset[object] = frozenset({"true", "false", marker})
+        return lambda v: v in allowed and type(v) is str
+    if isinstance(kind, Enum):
+        allowed = frozenset({str(v) for v in kind.values} | {marker})
+        return lambda v: type(v) is str and v in allowed
+    judge = kind_judge(kind)  # HttpStatus: an int rendered as text
+
+    def status(value: object) -> bool:
+        if type(value) is not str:
+            return judge(value)
+        return value == marker or (value.isdigit() and len(value) < 4 and judge(int(value)))
+
+    return status
 
 
 def _emf_directive_ok(directive: object) -> bool:
     if type(directive) is not dict or set(directive) - {"Namespace", "Dimensions", "Metrics"}:
         return False
-    if not _is_name(directive.get("Namespace")) and not (
-        type(directive.get("Namespace")) is str
-        and _INFRA.match(directive["Namespace"].replace("/", "."))
-    ):
+    namespace = directive.get("Namespace")
+    if type(namespace) is not str or _NAMESPACE.match(namespace) is None:
         return False
     dims = directive.get("Dimensions", [])
     if type(dims) is not list or not all(
@@ -611,6 +652,10 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
         "line": _is_line,
         "error": lambda v: type(v) is dict and _error_ok(v, 0),
         "stack": lambda v: v == "<unrenderable>" or _frames_ok(v),
+        "buffered": lambda v: v is True,
+        "sampling_rate": lambda v: type(v) in (int, float) and 0 <= v <= 1,  # type: ignore[operator]
+        # Judged as a whole by RecordChecker._emf.
+        "_aws": lambda _: True,
     }
 )
 
