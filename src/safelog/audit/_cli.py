@@ -168,7 +168,9 @@ def make_client(endpoint_url: str | None, region: str | None) -> Any:
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 5},
+        # Attempts from AWS_MAX_ATTEMPTS or the profile (standard mode: 3);
+        # call_api adds its own jittered backoff on throttling on top.
+        retries={"mode": "standard"},
         max_pool_connections=32,
         user_agent_extra="safelog-audit",
     )
