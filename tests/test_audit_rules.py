@@ -73,7 +73,8 @@ class TestTables:
         from safelog._inventory import BUILTINS
         from safelog.audit._rules import BUILTIN_KEYS
 
-        documented = {b.name for b in BUILTINS if not b.name.endswith("*")}
+        # `_aws` (EMF metadata) is checked apart, by its own rules.
+        documented = {b.name for b in BUILTINS if not b.name.endswith("*")} - {"_aws"}
         assert documented <= BUILTIN_KEYS
         assert {b.name for b in BUILTINS if b.name.endswith("*")} == {"cloudwatch_*"}
 
@@ -164,3 +165,68 @@ class TestEmbeddedMetrics:
         assert checker.check(json.dumps(emf)) == []
         emf["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = "Seconds"  # type: ignore[index]
         assert checker.check(json.dumps(emf)) == ["SA203"]
+
+
+class TestMetricsRecords:
+    def test_records_of_metrics_buffering_and_sampling_conform(self, tmp_path) -> None:
+        """EMF records, log.metric(), held and sampled records of safelog pass the audit."""
+        import subprocess
+        import sys
+
+        script = tmp_path / "svc.py"
+        script.write_text(
+            "import safelog\n"
+            "F = {'pages': safelog.Int(metric='Count'),\n"
+            "     'code': safelog.HttpStatus(dimension=True),\n"
+            "     'cached': safelog.Bool(dimension=True),\n"
+            "     'status': safelog.Enum('ok', 1, dimension=True)}\n"
+            "safelog.configure(service='s', console='stdout', fields=F, metrics_namespace='N',\n"
+            "                  buffer_level='DEBUG', sampling_rate=1.0)\n"
+            "log = safelog.get_logger(__name__)\n"
+            "log.metric('m.done', pages=1, code=200, cached=True, status=1)\n"
+            "with safelog.buffered():\n"
+            "    log.debug('d.one')\n"
+            "    log.info('i.one', pages=2, status='ok')\n"
+            "    log.info('i.two')\n"
+            "    log.error('e.one')\n",
+            encoding="utf-8",
+        )
+        proc = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+        )
+        lines = proc.stdout.splitlines()
+        assert len(lines) == 5
+        policy = FieldPolicy(
+            {
+                "pages": safelog.Int(metric="Count"),
+                "code": safelog.HttpStatus(dimension=True),
+                "cached": safelog.Bool(dimension=True),
+                "status": safelog.Enum("ok", 1, dimension=True),
+            }
+        )
+        checker = RecordChecker(policy)
+        assert [checker.check(line) for line in lines] == [[]] * 5
+        emf = json.loads(lines[0])
+        assert (emf["code"], emf["cached"], emf["status"]) == ("200", "true", "1")
+
+    def test_a_dimension_string_outside_the_declared_set_is_flagged(self) -> None:
+        """Only the strings the embedder writes for valid values pass as dimensions."""
+        policy = FieldPolicy(
+            {"pages": safelog.Int(metric="Count"), "code": safelog.HttpStatus(dimension=True)}
+        )
+        aws = {
+            "Timestamp": 1,
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": "N",
+                    "Dimensions": [["code"]],
+                    "Metrics": [{"Name": "pages", "Unit": "Count"}],
+                }
+            ],
+        }
+        base = {"event": "x", "pages": 1, "_aws": aws}
+        checker = RecordChecker(policy)
+        assert checker.check(json.dumps({**base, "code": "200"})) == []
+        assert checker.check(json.dumps({**base, "code": "999"})) == ["SA202"]
+        # Outside an EMF record the value must be the kind's own type.
+        assert checker.check(json.dumps({"event": "x", "code": "200"})) == ["SA202"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import secrets
 import time
 import uuid
 
@@ -328,7 +329,7 @@ class TestConfigureRefuses:
                 console=False,
                 fields={"tenant": kind},
                 metrics_namespace="N",
-                hash_key=b"k" * 32,
+                hash_key=secrets.token_bytes(32),
             )
         assert "'tenant'" in str(info.value)
         assert "dimension" in str(info.value)

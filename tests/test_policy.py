@@ -589,7 +589,11 @@ class TestFieldPolicy:
             FieldPolicy({name: Int()})
 
     @pytest.mark.parametrize(
-        "name", ["", "1abc", "a-b", "a b", "a" * 65, f"x.{CANARY}", "caf\u00e9", 1, None]
+        "name",
+        ["", "1abc", "a-b", "a b", "a" * 65, f"x.{CANARY}", "caf\u00e9", 1, None],
+        # A fixed id for the random canary: pytest-xdist workers must
+        # collect the same test names.
+        ids=lambda value: "canary" if isinstance(value, str) and CANARY in value else None,
     )
     def test_bad_names_fail_fast_without_echoing(self, name: Any) -> None:
         """A name that is not a short identifier fails, naming the option and not the name."""
@@ -760,6 +764,14 @@ class TestCardNumbers:
         assert Int(allow_card_numbers=True).compile(None)(int(card)) == int(card)
         assert Float(allow_card_numbers=True).compile(None)(int(card)) == float(card)
         assert Int(allow_card_numbers=True).constraints()["allow_card_numbers"] is True
+
+    def test_opt_out_from_pyproject(self) -> None:
+        """allow_card_numbers = true in [tool.safelog.fields] is the same opt-out."""
+        from safelog._pyproject import kind_from_spec
+
+        kind = kind_from_spec("account_no", {"kind": "id", "allow_card_numbers": True})
+        assert kind.compile(None)(CARDS[0]) == CARDS[0]
+        assert kind_from_spec("account_no", "id").compile(None)(CARDS[0]) == "<rejected:id>"
 
     def test_opt_out_must_be_a_bool(self) -> None:
         """A non-bool opt-out is a ConfigurationError naming the option."""

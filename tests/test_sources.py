@@ -186,6 +186,7 @@ class TestCommandLine:
         "safelog.configure(service='t', console=out)\n"
         "log = safelog.get_logger('app')\n"
         "log.info('typed_on_the_command_line')\n"
+        "assert json.loads(out.getvalue())['module'] == '__main__'\n"
         "exec(compile('log.info(' + repr(CANARY) + ')', '<string>', 'exec'))\n"
         "safelog.shutdown()\n"
         "events = [json.loads(line)['event'] for line in out.getvalue().splitlines()]\n"

@@ -24,6 +24,7 @@ without limit; clearing a cache only costs a recomputation.
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 import threading
@@ -53,7 +54,18 @@ STARTED = time.time()
 
 _MAX_CACHE = 4096
 _MAX_FILE_POOLS = 2048
-_lock = threading.Lock()
+# Re-entrant: a signal handler that logs can interrupt this thread inside
+# it; re-created in a forked child (a fork while another thread held it).
+_lock = threading.RLock()
+
+
+def _after_fork_in_child() -> None:
+    global _lock  # noqa: PLW0603
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _trusted_files: dict[str, bool] = {}
 _file_pools: dict[str, frozenset[str]] = {}
 _file_functions: dict[str, frozenset[str]] = {}
@@ -311,6 +323,9 @@ def _module_is_code(mod: ModuleType) -> bool:
         return is_source_of_code(filename)
     name = ns.get("__name__")
     if name in sys.builtin_module_names:
+        return True
+    if name == "__main__" and command_source() is not None:
+        # python -c COMMAND: the command line is the module's source.
         return True
     spec = ns.get("__spec__")
     origin = getattr(spec, "origin", None)

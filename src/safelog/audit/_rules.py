@@ -24,9 +24,8 @@ from types import MappingProxyType
 from typing import Any
 
 from safelog._levels import RECORD_LEVELS
+from safelog._metrics import is_dimension_text
 from safelog.policy import (
-    Bool,
-    Enum,
     FieldPolicy,
     Float,
     Hashed,
@@ -364,10 +363,6 @@ class RecordChecker:
         self._judges: Mapping[str, Callable[[object], bool]] = {
             name: kind_judge(kind) for name, kind in self.kinds.items()
         }
-        self._emf_judges: Mapping[str, Callable[[object], bool]] = {
-            **self._judges,
-            **{name: _dimension_judge(self.kinds[name]) for name in policy.dimensions()},
-        }
         self._metrics: Mapping[str, str] = dict(policy.metrics())
         self._dimension_names = frozenset(policy.dimensions()) | {"service", "environment"}
         self._content_cache: dict[str, bool] = {}
@@ -393,18 +388,20 @@ class RecordChecker:
         if type(record) is not dict:
             return ["SA103"]
         found: set[str] = set()
-        judges = self._judges
-        if "_aws" in record:
+        emf = "_aws" in record
+        if emf:
             self._emf(record, found)
-            # EMF renders dimension values as strings ("200", "true").
-            judges = self._emf_judges
         elif type(record.get("event")) is not str:
             found.add("SA103")
         for key, value in record.items():
             if key == "_aws":
                 continue
-            judge = judges.get(key)
+            judge = self._judges.get(key)
             if judge is not None:
+                kind = self.kinds[key]
+                if emf and kind.dimension and is_dimension_text(kind, value):
+                    # EMF requires dimension values as strings (see _metrics).
+                    continue
                 if not judge(value):
                     found.add("SA202")
                     if any(looks_like_content(s) for s in _strings(value)):
@@ -497,25 +494,6 @@ class RecordChecker:
             for dims in directive.get("Dimensions", []):
                 if not self._dimension_names.issuperset(dims):
                     found.add("SA203")
-
-
-def _dimension_judge(kind: Kind) -> Callable[[object], bool]:
-    """A dimension's stored text: the string form of a value its kind passes."""
-    marker = kind.marker
-    if isinstance(kind, Bool):
-        allowed: frozenset[object] = frozenset({"true", "false", marker})
-        return lambda v: v in allowed and type(v) is str
-    if isinstance(kind, Enum):
-        allowed = frozenset({str(v) for v in kind.values} | {marker})
-        return lambda v: type(v) is str and v in allowed
-    judge = kind_judge(kind)  # HttpStatus: an int rendered as text
-
-    def status(value: object) -> bool:
-        if type(value) is not str:
-            return judge(value)
-        return value == marker or (value.isdigit() and len(value) < 4 and judge(int(value)))
-
-    return status
 
 
 def _emf_directive_ok(directive: object) -> bool:
@@ -652,8 +630,11 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
         "line": _is_line,
         "error": lambda v: type(v) is dict and _error_ok(v, 0),
         "stack": lambda v: v == "<unrenderable>" or _frames_ok(v),
+        # A held record emitted on its scope's error (debug buffering).
         "buffered": lambda v: v is True,
-        "sampling_rate": lambda v: type(v) in (int, float) and 0 <= v <= 1,  # type: ignore[operator]
+        "sampling_rate": lambda v: (
+            isinstance(v, (int, float)) and type(v) is not bool and 0 <= v <= 1
+        ),
         # Judged as a whole by RecordChecker._emf.
         "_aws": lambda _: True,
     }
