@@ -442,7 +442,11 @@ def insights_group(
         return max(int(scanned), counted)
 
     try:
-        pieces = window.slices(opts.slice_ms)
+        # Insights counts whole seconds: slices start on a second, so no
+        # record falls in two of them (the window widens by under a second).
+        aligned = Window(window.start // 1000 * 1000, -(-window.end // 1000) * 1000)
+        step = max(1000, opts.slice_ms // 1000 * 1000)
+        pieces = aligned.slices(step)
         for done, piece in enumerate(pieces):
             key = (piece.start, piece.end)
             if checkpoint is not None and key in checkpoint.done:
