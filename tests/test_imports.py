@@ -15,6 +15,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "safelog"
 KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"safelog.stdlib", "safelog._state", "safelog._chain"}),
     frozenset({"safelog._shipper", "safelog.cloudwatch"}),
+    # The audit package (issue 15): its __init__ imports _cli inside a
+    # function, and _cli imports the package back.
+    frozenset({"safelog.audit", "safelog.audit._cli", "safelog.audit._dataprotection"}),
 }
 
 
@@ -41,7 +44,12 @@ def import_graph() -> dict[str, set[str]]:
                     module = ".".join([*base, *([node.module] if node.module else [])])
                 else:
                     module = node.module or ""
-                targets = [module, *(f"{module}.{a.name}" for a in node.names)]
+                # ``from pkg import sub`` imports the submodule; any other
+                # name is read from the module itself.
+                subs = [f"{module}.{a.name}" for a in node.names]
+                targets = [t for t in subs if t in mods]
+                if len(targets) < len(subs):
+                    targets.append(module)
             elif isinstance(node, ast.Import):
                 targets = [a.name for a in node.names]
             # The package itself is every submodule's parent: not an edge.
