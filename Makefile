@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: demo test lint typecheck pytest check-logs docs bench clean test-pythons
+.PHONY: demo test quick lint typecheck pytest check-logs docs bench clean test-pythons
 
 # pip 25.1 or newer reads the development tools ([dependency-groups]).
 $(VENV)/bin/python:
@@ -42,8 +42,19 @@ check-logs: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
+# The suite on every core (pytest-xdist). --dist loadfile keeps a test
+# module on one worker, so a module's servers start once.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(PYTEST_WORKERS) --dist loadfile
+
 pytest: $(VENV)/.installed
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_PARALLEL)
+
+# The inner loop: lint, then the suite on one Python, in parallel, stopping
+# at the first failure. `make test` runs everything CI runs.
+quick: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(PY) -m pytest -q -x -p no:cacheprovider $(PYTEST_PARALLEL)
 
 docs: $(VENV)/.installed
 	$(VENV)/bin/mkdocs build --strict
@@ -74,7 +85,7 @@ test-python-%:
 	else \
 	  $(MAKE) --no-print-directory .venv-$*/.installed && \
 	  echo "test-pythons: Python $*" && \
-	  .venv-$*/bin/python -m pytest -q -p no:cacheprovider; \
+	  .venv-$*/bin/python -m pytest -q -p no:cacheprovider $(PYTEST_PARALLEL); \
 	fi
 
 test-pythons:

@@ -7,16 +7,29 @@ For 20,000 events: caller cost per event (p50, p99, max), end-to-end events/s
 CloudWatch stored; then safelog's caller cost with the endpoint down, and
 batch fill against the limit that binds.
 
-    .venv/bin/python benchmarks/bench_ship.py [--events N]
+Then the two paths safelog offers, under faults, at a steady rate: the
+default sink (``safelog.CloudWatch``) and safelog's chain in front of a
+watchtower handler (``safelog.cloudwatch.Watchtower``). Each run logs for
+3 x --fault-seconds: healthy, fault, healthy. Faults: an outage (a TCP gate
+in front of moto refuses connections; moto keeps its state) and throttling
+(every PutLogEvents answered ThrottlingException). Reported: emitted,
+delivered (stored in moto), counted drops, and for the default sink the time
+from the endpoint's return to the next delivery.
+
+    .venv/bin/python benchmarks/bench_ship.py [--events N] [--fault-seconds S]
 
 Targets: end-to-end throughput >= bare watchtower; caller p99 with
-CloudWatch down <= 1.5x healthy p99; batch fill >= 95% of the binding limit.
+CloudWatch down <= 1.5x healthy p99; batch fill >= 95% of the binding limit;
+default sink under faults: delivered + counted drops = emitted, recovery
+within about a second.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import io
+import json
 import logging
 import os
 import socket
@@ -26,9 +39,12 @@ import uuid
 
 from typing import Any
 
+from _faults import CloudWatchLimits, TcpGate, logs_client
+
 import safelog
 
-from safelog import _config, _shipper
+from safelog import _config
+from safelog import cloudwatch as _shipper
 from safelog._embedded import EmbeddedMoto
 
 
@@ -162,8 +178,9 @@ def bench_down(n: int, *, write_only: bool) -> dict[str, Any]:
     cw = safelog.CloudWatch(
         log_group="/bench/down", endpoint_url=f"http://127.0.0.1:{port}", region="us-east-1"
     )
+    # Its failure and loss records go to a console nobody reads.
     safelog.configure(
-        service="bench", console=False, fields={"page_id": safelog.Id()}, cloudwatch=cw
+        service="bench", console=io.StringIO(), fields={"page_id": safelog.Id()}, cloudwatch=cw
     )
     sink = next(
         s
@@ -204,16 +221,132 @@ def row(name: str, r: dict[str, Any]) -> str:
     return f"{name:<38} {p50:>8.2f} {p99:>8.2f} {mx:>9.1f}{extra}"
 
 
+FAULT_RATE = 2000  # events per second, steady
+
+
+def fault_run(moto_port: int, path: str, fault: str, seconds: float) -> dict[str, Any]:
+    """One path under one fault: healthy, fault, healthy; then count what arrived."""
+    gate = TcpGate(moto_port)
+    limits = CloudWatchLimits()
+    group = f"/bench/{path}-{fault}-{uuid.uuid4().hex[:6]}"
+    endpoint = gate.endpoint_url
+    if path == "default":
+        factory: Any = safelog.CloudWatch(
+            log_group=group, client=lambda: logs_client(endpoint, limits)
+        )
+    else:
+        import watchtower
+
+        handler = watchtower.CloudWatchLogHandler(
+            log_group_name=group,
+            boto3_client=logs_client(endpoint, limits, one_try=False),
+            send_interval=1,
+        )
+        factory = _shipper.Watchtower(handler)
+    safelog.configure(
+        service="bench", console=io.StringIO(), fields={"n": safelog.Int()}, cloudwatch=factory
+    )
+    sink = _config.current_state().chain.dispatcher.sinks[-1]
+    log = safelog.get_logger("bench")
+    emitted = 0
+    recovery: float | None = None
+    for phase in ("healthy", "fault", "healthy"):
+        if phase == "fault":
+            if fault == "outage":
+                gate.close()
+            else:
+                limits.fail(10**6, 400, "ThrottlingException")
+        phase_end = time.monotonic() + seconds
+        next_at = time.monotonic()
+        while time.monotonic() < phase_end:
+            log.info("bench.event", n=emitted)
+            emitted += 1
+            next_at += 1 / FAULT_RATE
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        if phase == "fault":
+            before = _delivered(sink)
+            gate.open()
+            limits.clear()
+            reopened = time.monotonic()
+            if before is not None:
+                while _delivered(sink) == before and time.monotonic() - reopened < 30:
+                    time.sleep(0.005)
+                recovery = time.monotonic() - reopened
+    stats = sink.stats() if hasattr(sink, "stats") else {}
+    safelog.shutdown(timeout=60)
+    gate.stop()
+    seq = [
+        r["n"]
+        for r in map(json.loads, stored_messages(f"http://127.0.0.1:{moto_port}", group))
+        if r.get("event") == "bench.event"
+    ]
+    return {
+        "path": path,
+        "fault": fault,
+        "emitted": emitted,
+        "delivered": len(set(seq)),
+        "duplicates": len(seq) - len(set(seq)),
+        "counted": stats.get("cloudwatch_dropped"),
+        "counted_duplicates": stats.get("cloudwatch_possible_duplicates"),
+        "recovery": recovery,
+    }
+
+
+def _delivered(sink: Any) -> int | None:
+    stats = getattr(sink, "stats", None)
+    return stats().get("cloudwatch_delivered") if callable(stats) else None
+
+
+def stored_messages(endpoint: str, group: str) -> list[str]:
+    c = client(endpoint)
+    out: list[str] = []
+    kwargs: dict[str, Any] = {"logGroupName": group}
+    while True:
+        page = c.filter_log_events(**kwargs)
+        out.extend(e["message"] for e in page["events"])
+        if not page.get("nextToken"):
+            return out
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def print_faults(runs: list[dict[str, Any]], seconds: float) -> None:
+    print(
+        f"\nUnder faults, {FAULT_RATE:,} events/s for 3 x {seconds:g} s "
+        "(healthy, fault, healthy):\n"
+    )
+    print(f"{'path':<22} {'fault':<11} {'emitted':>8} {'delivered':>10} {'lost':>7} "
+          f"{'counted':>8} {'dups':>6} {'dups counted':>13} {'recovery':>9}")  # fmt: skip
+    for r in runs:
+        lost = r["emitted"] - r["delivered"]
+        counted = "-" if r["counted"] is None else f"{r['counted']:,}"
+        dups_counted = "-" if r["counted_duplicates"] is None else f"{r['counted_duplicates']:,}"
+        recovery = "-" if r["recovery"] is None else f"{r['recovery']:.2f} s"
+        name = "safelog.CloudWatch" if r["path"] == "default" else "safelog -> watchtower"
+        print(
+            f"{name:<22} {r['fault']:<11} {r['emitted']:>8,} {r['delivered']:>10,} "
+            f"{lost:>7,} {counted:>8} {r['duplicates']:>6,} {dups_counted:>13} {recovery:>9}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=20_000)
-    n = parser.parse_args().events
+    parser.add_argument("--fault-seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    n = args.events
     with EmbeddedMoto() as server:
         # Warm up imports and the server once, for both.
         bench_safelog(server.endpoint_url, 200, write_only=True)
         wt = bench_watchtower(server.endpoint_url, n)
         sl_write = bench_safelog(server.endpoint_url, n, write_only=True)
         sl_full = bench_safelog(server.endpoint_url, n, write_only=False)
+        runs = [
+            fault_run(server.port, path, fault, args.fault_seconds)
+            for fault in ("outage", "throttling")
+            for path in ("default", "watchtower")
+        ]
     down_write = bench_down(n, write_only=True)
     down_full = bench_down(n, write_only=False)
 
@@ -262,6 +395,7 @@ def main() -> None:
     print(f"  batch fill ({binding} bind), write run: min {lo:.1%} mean {mean:.1%}  (>= 95%)")
     print(f"  batch fill ({binding2} bind), chain run: min {lo2:.1%} mean {mean2:.1%}  (>= 95%)")
     print(f"  PutLogEvents calls, safelog / watchtower: {sl_write['puts']} / {wt['puts']}")
+    print_faults(runs, args.fault_seconds)
 
 
 if __name__ == "__main__":

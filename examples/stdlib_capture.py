@@ -33,7 +33,8 @@ def main() -> int:
         service="stdlib-demo",
         level="DEBUG",  # as during an incident: still no content
         console=sink,
-        foreign_handlers="detach",  # the default, "error", refuses to start
+        # The vendor's handler is taken over (the default; one record says
+        # so); foreign_handlers="error" would refuse to start instead.
     )
 
     http = logging.getLogger("vendor.http")

@@ -104,6 +104,10 @@ class CloudWatchLimits:
         for _ in range(count):
             self._faults.append(delay)
 
+    def clear(self) -> None:
+        """Drop the faults not yet used."""
+        self._faults.clear()
+
     def hold(self) -> None:
         """Hold PutLogEvents calls until `release` (an unresponsive CloudWatch)."""
         self.released.clear()

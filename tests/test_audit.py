@@ -84,7 +84,7 @@ def _conforming_from_safelog(endpoint: str, pyproject: Path, group: str) -> None
     log.info("export.finished", status="ok", page_count=3)
     log.info("export.finished", status="sideways", page_count=-1, secret=EMAIL)  # rejected/dropped
     try:
-        raise ValueError(EMAIL)
+        raise ValueError(EMAIL)  # noqa: TRY301 -- the exception under test
     except ValueError:
         log.exception("export.failed")
     safelog.shutdown()
@@ -184,7 +184,8 @@ class TestAuditAgainstMoto:
         assert code == 1
         assert out
         for value in PLANTED_VALUES:
-            assert value not in out and value not in err, value
+            assert value not in out, value
+            assert value not in err, value
         if fmt == "sarif":
             sarif = json.loads(out)
             assert sarif["version"] == "2.1.0"
@@ -213,6 +214,44 @@ class TestAuditAgainstMoto:
         )
         assert (code, err) == (0, "")
         assert "**Verdict: conforming" in out
+
+    def test_policy_from_a_module_and_data_protection_document(
+        self,
+        seeded: tuple[str, Path],
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str],
+    ) -> None:
+        """--module reads the policy as inventory does; the data protection document is written."""
+        group, _ = seeded
+        (tmp_path / "audited_service.py").write_text(
+            "import safelog\n"
+            "FIELDS = {'status': safelog.Enum('ok', 'failed'), 'page_count': safelog.Int(min=0),\n"
+            "          'tenant': safelog.Hashed(), 'request_id': safelog.Id(max_length=36),\n"
+            "          'took': safelog.Duration()}\n",
+            encoding="utf-8",
+        )
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        dpp = tmp_path / "dpp.json"
+        code, out, err = _run(
+            capsys,
+            group,
+            "--module",
+            "audited_service:FIELDS",
+            "--engine",
+            "scan",
+            "--format",
+            "json",
+            "--data-protection-policy",
+            str(dpp),
+        )
+        assert code == 1, err
+        report = json.loads(out)
+        assert report["policy"]["source"] == "audited_service:FIELDS"
+        assert {f["stream"] for f in report["findings"]} == {"planted/1", "watchtower/1"}
+        doc = json.loads(dpp.read_text())
+        assert doc["Statement"][1]["Operation"] == {"Deidentify": {"MaskConfig": {}}}
 
     def test_checkpoint_resumes_without_rereading(
         self, seeded: tuple[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -435,7 +474,7 @@ class TestCommandLine:
         assert json.loads(proc.stdout)["scanned"] > 0
 
     def test_light_imports(self) -> None:
-        """Building the command line and importing safelog.audit import no boto3 (in a subprocess)."""
+        """Building the command line and importing safelog.audit import no boto3 (subprocess)."""
         import subprocess
         import sys
 
@@ -447,3 +486,31 @@ class TestCommandLine:
             [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
         ).stdout
         assert out.strip() == "[]"
+
+
+class TestEngineChoice:
+    def test_auto_uses_the_scan_where_insights_reports_no_statistics(
+        self, seeded: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """moto answers start_query without statistics: auto falls back to the scan and says so."""
+        group, pyproject = seeded
+        code, out, _ = _run(capsys, group, "--pyproject", str(pyproject), "--format", "json")
+        report = json.loads(out)
+        assert code == 1
+        assert report["engine"] == "scan"
+        assert report["api_calls"]["StartQuery"] == 1
+        scan = json.loads(
+            _run(
+                capsys, group, "--pyproject", str(pyproject), "--format", "json", "--engine", "scan"
+            )[1]
+        )
+        assert report["findings"] == scan["findings"]
+
+    def test_insights_only_refuses_an_endpoint_without_it(
+        self, seeded: tuple[str, Path], capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """--engine insights against moto: exit 2, naming the way out."""
+        group, pyproject = seeded
+        code, out, err = _run(capsys, group, "--pyproject", str(pyproject), "--engine", "insights")
+        assert (code, out) == (2, "")
+        assert "--engine scan" in err

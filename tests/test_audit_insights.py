@@ -6,12 +6,10 @@ import json
 
 from pathlib import Path
 
-import pytest
-
 import safelog
 
 from audit_corpus import PLANTED, PLANTED_VALUES, POLICY_TOML, SENTENCE
-from safelog.audit import RecordChecker, ScanOptions, Window, audit_group
+from safelog.audit import Checkpoint, RecordChecker, ScanOptions, Window, audit_group
 from safelog.policy import FieldPolicy
 
 
@@ -33,7 +31,7 @@ def _insights_rows(messages: list[tuple[str, str]], at: int) -> list[list[dict[s
 
 
 class TestInsightsEngine:
-    """The Insights path, against botocore's Stubber (validates every request and response shape)."""
+    """The Insights path, against botocore's Stubber (it validates requests and responses)."""
 
     def test_candidate_regexes_select_every_planted_record(self, tmp_path: Path) -> None:
         """The server-side filter is a superset: each planted record matches one of its regexes."""
@@ -67,7 +65,7 @@ class TestInsightsEngine:
         )
         assert not any(r.search(conforming) for r in compiled)
 
-    def test_insights_queries_and_findings(self, capsys: pytest.CaptureFixture[str]) -> None:
+    def test_insights_queries_and_findings(self, tmp_path: Path) -> None:
         """Events are judged from a stats query; candidates come back and are judged locally."""
         import boto3
 
@@ -82,11 +80,32 @@ class TestInsightsEngine:
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
         )
+        sent: list[str] = []
+        client.meta.events.register(
+            "provide-client-params.logs.StartQuery",
+            lambda params, **_: sent.append(params["queryString"]),
+        )
         at = 1_764_500_000_000
         planted = [("planted/1", m) for m, _ in PLANTED.values()]
         stats = [
-            [{"field": "event", "value": "export.finished"}, {"field": "n", "value": "40"}],
+            [
+                {"field": "event", "value": "export.finished"},
+                {"field": "logger", "value": "svc.export"},
+                {"field": "n", "value": "40"},
+            ],
             [{"field": "event", "value": SENTENCE + "."}, {"field": "n", "value": "1"}],
+            [
+                {"field": "event", "value": "export.finished"},
+                {"field": "logger", "value": "Bob Canary session"},
+                {"field": "n", "value": "1"},
+            ],
+        ]
+        infra = [
+            [{"field": "service", "value": "svc"}, {"field": "n", "value": "41"}],
+            [
+                {"field": "host", "value": "mallory.canary@example.org"},
+                {"field": "n", "value": "1"},
+            ],
         ]
         statistics = {"recordsMatched": 2.0, "recordsScanned": 51.0, "bytesScanned": 9000.0}
         policy = FieldPolicy(
@@ -96,6 +115,7 @@ class TestInsightsEngine:
                 "request_id": safelog.Id(max_length=36),
             }
         )
+        checkpoint = Checkpoint(tmp_path / "ck", {"group": "/g"})
         with Stubber(client) as stub:
             query = {
                 "logGroupName": "/g",
@@ -116,12 +136,18 @@ class TestInsightsEngine:
             stub.add_response("start_query", {"queryId": "q2"}, query)
             stub.add_response(
                 "get_query_results",
+                {"status": "Complete", "results": infra, "statistics": statistics},
+                {"queryId": "q2"},
+            )
+            stub.add_response("start_query", {"queryId": "q3"}, query)
+            stub.add_response(
+                "get_query_results",
                 {
                     "status": "Complete",
                     "results": _insights_rows(planted, at),
                     "statistics": {**statistics, "recordsMatched": float(len(planted))},
                 },
-                {"queryId": "q2"},
+                {"queryId": "q3"},
             )
             report = audit_group(
                 client,
@@ -130,12 +156,35 @@ class TestInsightsEngine:
                 policy,
                 engine="insights",
                 opts=ScanOptions(slice_ms=3_600_000),
+                checkpoint=checkpoint,
             )
             stub.assert_no_pending_responses()
+        assert sent[0].startswith("stats count(*) as n by event, level, logger")
+        assert sent[1].startswith("stats count(*) as n by service, environment, host")
+        assert sent[2].startswith("fields @timestamp, @logStream, @message, @ptr | filter ")
+        # The values judged bad from the stats rows are selected by value.
+        assert '`event` in ["' + SENTENCE + '."]' in sent[2]
+        assert '`logger` in ["Bob Canary session"]' in sent[2]
+        assert '`host` in ["mallory.canary@example.org"]' in sent[2]
+        assert "svc.export" not in sent[2]
         assert report.engine == "insights"
         assert report.scanned == 51
-        assert report.calls == {"StartQuery": 2, "GetQueryResults": 3}
+        assert report.calls == {"StartQuery": 3, "GetQueryResults": 4}
         assert report.records_with_findings == len(PLANTED) - 1  # the unknown event is known here
         text = format_text(report)
         for value in PLANTED_VALUES:
             assert value not in text
+        # Resumed from the checkpoint: no call at all (the Stubber has no answers).
+        with Stubber(client):
+            again = audit_group(
+                client,
+                "/g",
+                Window(at - 1000, at + 60_000),
+                policy,
+                engine="insights",
+                opts=ScanOptions(slice_ms=3_600_000),
+                checkpoint=Checkpoint(tmp_path / "ck", {"group": "/g"}),
+            )
+        assert again.findings == report.findings
+        assert again.scanned == report.scanned
+        assert again.calls == {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import safelog
 
 from audit_corpus import EMAIL, SECRET
@@ -14,7 +16,7 @@ from safelog.policy import FieldPolicy
 
 class TestRules:
     def test_runtime_validators_decide_kinds(self) -> None:
-        """A stored value passes exactly when the runtime kind returns it unchanged (or it is the marker)."""
+        """A stored value passes when the runtime kind returns it unchanged, or is its marker."""
         assert kind_passes(safelog.Int(min=0), 3)
         assert not kind_passes(safelog.Int(min=0), -1)
         assert not kind_passes(safelog.Int(), "3")
@@ -28,7 +30,7 @@ class TestRules:
         assert not kind_passes(safelog.HttpMethod(), "get")
 
     def test_content_shapes(self) -> None:
-        """E-mails, card numbers, URLs with queries, JWTs and random tokens look like content; names do not."""
+        """E-mails, card numbers, URLs with queries, JWTs and tokens look like content."""
         for text in [
             EMAIL,
             "4111 1111 1111 1111",
@@ -63,3 +65,116 @@ class TestRules:
         assert RecordChecker(FieldPolicy()).check(json.dumps(record)) == []
         record["error"]["message"] = EMAIL  # type: ignore[index]
         assert RecordChecker(FieldPolicy()).check(json.dumps(record)) == ["SA203", "SA401"]
+
+
+class TestTables:
+    def test_every_documented_builtin_key_is_known(self) -> None:
+        """Every key the inventory documents as built-in metadata is one the audit accepts."""
+        from safelog._inventory import BUILTINS
+        from safelog.audit._rules import BUILTIN_KEYS
+
+        # `_aws` (EMF metadata) is checked apart, by its own rules.
+        documented = {b.name for b in BUILTINS if not b.name.endswith("*")} - {"_aws"}
+        assert documented <= BUILTIN_KEYS
+
+    def test_safelog_records_conform(self, console) -> None:  # type: ignore[no-untyped-def]
+        """Records safelog renders (fields, rejects, drops, errors, stack) break no audit rule."""
+        policy = FieldPolicy({"status": safelog.Enum("ok", "failed"), "n": safelog.Int(min=0)})
+        safelog.configure(service="svc", fields=dict(policy.kinds), console=console.stream)
+        log = safelog.get_logger("app")
+        log.info("a.b", status="ok", n=3)
+        log.info("a.b", status=EMAIL, n=-1, other=SECRET)
+        log.info("a.b", stack_info=True)
+        try:
+            raise KeyError(EMAIL)  # noqa: TRY301 -- the exception under test
+        except KeyError:
+            log.exception("a.failed")
+        safelog.shutdown()
+        checker = RecordChecker(policy)
+        lines = console.text.splitlines()
+        assert len(lines) == 4
+        assert [checker.check(line) for line in lines] == [[], [], [], []]
+
+    def test_safelog_own_events_are_its_literals(self) -> None:
+        """Each event the audit knows as safelog's own is still a string literal of safelog."""
+        import ast
+
+        from safelog.audit._rules import MARKER_EVENTS
+
+        root = Path(safelog.__file__).parent
+        literals: set[str] = set()
+        for path in root.rglob("*.py"):
+            if "audit" in path.relative_to(root).parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    literals.add(node.value)
+        assert literals >= MARKER_EVENTS, sorted(MARKER_EVENTS - literals)
+
+    def test_own_events_pass_with_source(self) -> None:
+        """With --source, safelog's own events are not unknown events."""
+        checker = RecordChecker(FieldPolicy(), events={"app.started"})
+        for event in ("uncaught_exception", "safelog.cloudwatch.loss", "<non-constant-event>"):
+            assert checker.check(json.dumps({"event": event})) == []
+        assert checker.check(json.dumps({"event": "billing.charged"})) == ["SA301"]
+
+
+class TestMetricsRecords:
+    def test_records_of_metrics_buffering_and_sampling_conform(self, tmp_path) -> None:
+        """EMF records, log.metric(), held and sampled records of safelog pass the audit."""
+        import subprocess
+        import sys
+
+        script = tmp_path / "svc.py"
+        script.write_text(
+            "import safelog\n"
+            "F = {'pages': safelog.Int(metric='Count'),\n"
+            "     'code': safelog.HttpStatus(dimension=True),\n"
+            "     'cached': safelog.Bool(dimension=True),\n"
+            "     'status': safelog.Enum('ok', 1, dimension=True)}\n"
+            "safelog.configure(service='s', console='stdout', fields=F, metrics_namespace='N',\n"
+            "                  buffer_level='DEBUG', sampling_rate=1.0)\n"
+            "log = safelog.get_logger(__name__)\n"
+            "log.metric('m.done', pages=1, code=200, cached=True, status=1)\n"
+            "with safelog.buffered():\n"
+            "    log.debug('d.one')\n"
+            "    log.info('i.one', pages=2, status='ok')\n"
+            "    log.info('i.two')\n"
+            "    log.error('e.one')\n",
+            encoding="utf-8",
+        )
+        proc = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=True
+        )
+        lines = proc.stdout.splitlines()
+        assert len(lines) == 5
+        policy = FieldPolicy(
+            {
+                "pages": safelog.Int(metric="Count"),
+                "code": safelog.HttpStatus(dimension=True),
+                "cached": safelog.Bool(dimension=True),
+                "status": safelog.Enum("ok", 1, dimension=True),
+            }
+        )
+        checker = RecordChecker(policy)
+        assert [checker.check(line) for line in lines] == [[]] * 5
+        emf = json.loads(lines[0])
+        assert (emf["code"], emf["cached"], emf["status"]) == ("200", "true", "1")
+
+    def test_a_dimension_string_outside_the_declared_set_is_flagged(self) -> None:
+        """Only the strings the embedder writes for valid values pass as dimensions."""
+        policy = FieldPolicy(
+            {"pages": safelog.Int(metric="Count"), "code": safelog.HttpStatus(dimension=True)}
+        )
+        aws = {
+            "Timestamp": 1,
+            "CloudWatchMetrics": [
+                {"Namespace": "N", "Dimensions": [["code"]], "Metrics": [{"Name": "pages"}]}
+            ],
+        }
+        base = {"event": "x", "pages": 1, "_aws": aws}
+        checker = RecordChecker(policy)
+        assert checker.check(json.dumps({**base, "code": "200"})) == []
+        assert checker.check(json.dumps({**base, "code": "999"})) == ["SA202"]
+        # Outside an EMF record the value must be the kind's own type.
+        assert checker.check(json.dumps({"event": "x", "code": "200"})) == ["SA202"]

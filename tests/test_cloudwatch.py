@@ -30,10 +30,12 @@ import pytest
 
 import safelog
 
-from cw_validation import MAX_BATCH_BYTES, CloudWatchLimits
-from safelog import _config, _shipper
+from cw_validation import CloudWatchLimits
+from safelog import _config
+from safelog import cloudwatch as _shipper
 from safelog._embedded import EmbeddedMoto
-from safelog.processors import render_json_line
+from safelog.cloudwatch import _limits
+from safelog.cloudwatch import _sink as _sink_module
 
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,17 +59,11 @@ def _aws_env() -> Iterator[None]:
             os.environ[k] = v
 
 
-@pytest.fixture(scope="module")
-def moto() -> Iterator[EmbeddedMoto]:
-    with EmbeddedMoto() as server:
-        yield server
-
-
 @pytest.fixture
-def server(moto: EmbeddedMoto) -> EmbeddedMoto:
-    """The shared server, running (a fault test may have stopped it)."""
-    moto.start()
-    return moto
+def server(safelog_moto: EmbeddedMoto) -> EmbeddedMoto:
+    """The session's moto server, running (a fault test may have stopped it)."""
+    safelog_moto.start()
+    return safelog_moto
 
 
 @pytest.fixture
@@ -181,7 +177,7 @@ class TestDelivery:
         log = safelog.get_logger(__name__)
 
         def work() -> None:
-            for _ in range(2500):
+            for _ in range(1000):
                 log.info("page.exported")
 
         threads = [threading.Thread(target=work) for _ in range(4)]
@@ -190,9 +186,9 @@ class TestDelivery:
         for t in threads:
             t.join()
         lines = _sink().read_back(timeout=30)
-        assert len(_events(lines, "page.exported")) == 10_000
+        assert len(_events(lines, "page.exported")) == 4000
         stats = safelog.stats()
-        assert stats["cloudwatch_delivered"] == 10_000
+        assert stats["cloudwatch_delivered"] == 4000
         assert stats["cloudwatch_dropped"] == 0
         # Only the shipper thread ever talked to CloudWatch.
         assert threading.get_ident() not in limits.threads
@@ -298,45 +294,8 @@ class TestDelivery:
             limits.release()
         assert len(_events(lines, "stored")) == 5
 
-    def test_batch_sizes_kept_for_benchmarks_are_bounded(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """batch_weights keeps only the most recent batches, however many are sent."""
-        monkeypatch.setattr(_shipper, "_BATCH_WEIGHTS_KEPT", 5, raising=False)
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        for i in range(12):
-            sink.write(json.dumps({"event": "one.batch", "n": i}))
-            sink.flush(10)
-        assert sink.stats()["cloudwatch_put_calls"] >= 12
-        assert list(sink.batch_weights) == limits.batches[-5:]
-
 
 class TestLimits:
-    def test_batches_respect_count_and_byte_limits_and_fill_them(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits
-    ) -> None:
-        """Batches never exceed 10,000 events or 1,048,576 bytes, and fill the binding limit."""
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        for i in range(25_000):
-            sink.write(f'{{"event":"small","n":{i}}}')
-        sink.flush(30)
-        big = "é" * 50_000  # 100 KB of UTF-8 in 50,000 characters
-        for i in range(30):
-            sink.write(json.dumps({"event": "big", "n": i, "pad": big}, ensure_ascii=False))
-        lines = sink.read_back(timeout=30)
-        assert len(_events(lines, "small")) == 25_000
-        assert len(_events(lines, "big")) == 30
-        counts = [n for n, _w in limits.batches]
-        weights = [w for _n, w in limits.batches]
-        assert max(counts) == 10_000
-        assert max(weights) <= MAX_BATCH_BYTES
-        # Byte-bound batches of the big events are at least 95% full.
-        big_batches = [w for n, w in limits.batches if n < 50]
-        assert big_batches
-        assert max(big_batches) >= 0.95 * MAX_BATCH_BYTES
-
     def test_oversized_record_is_cut_to_a_valid_marked_record(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
@@ -354,71 +313,6 @@ class TestLimits:
         assert "error" not in record
         assert len(lines[0].encode()) <= _shipper.MAX_EVENT_BYTES
         assert safelog.stats()["cloudwatch_cut"] == 1
-
-    def test_cut_record_fits_when_rendering_escapes_characters(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits
-    ) -> None:
-        """A record of characters the renderer escapes (3 bytes to 6) is cut under the limit."""
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        line = render_json_line({"event": "escaped", "level": "info", "blob": "\u2028" * 300_000})
-        sink.write(line)
-        for _ in range(20):
-            sink.write('{"event":"after"}')
-        lines = sink.read_back(timeout=5)
-        (record,) = _events(lines, "escaped")
-        assert record[_shipper.CUT_MARKER] == len(line.encode())
-        assert "blob" not in record
-        assert len(_events(lines, "after")) == 20
-        assert max(len(x.encode()) for x in lines) <= _shipper.MAX_EVENT_BYTES
-        assert sink.stats()["cloudwatch_dropped"] == 0
-
-    def test_cut_keeps_escaped_values_that_fit_and_stays_under_the_limit(self) -> None:
-        """Cut sizes are those of the rendered line, for every mix of escaped characters."""
-        sink = safelog.CloudWatch(log_group="/x/cut", handle_sigterm=False).create_sink({})
-        try:
-            for tag in ("\u2028", "\U000e0041", "\x7f", "a"):
-                record = {"event": "e", "a": tag * 150_000, "b": tag * 150_000, "c": "x" * 900_000}
-                line = render_json_line(record)
-                cut, n = sink._cut(line, len(line.encode()))
-                assert n == len(cut.encode()) <= _shipper.MAX_EVENT_BYTES
-                assert json.loads(cut)["event"] == "e"
-        finally:
-            sink.close(0)
-
-    def test_a_record_that_can_never_fit_is_counted_instead_of_blocking(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """A queued record over the event limit is counted as invalid; the rest still ships."""
-        console = io.StringIO()
-        safelog.configure(service="svc", console=console, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        monkeypatch.setattr(sink, "_cut", lambda line, size: (line, size))  # a broken cut
-        sink.write(json.dumps({"event": "too.big", "pad": "x" * 1_100_000}))
-        for _ in range(20):
-            sink.write('{"event":"after"}')
-        lines = sink.read_back(timeout=5)
-        assert len(_events(lines, "after")) == 20
-        assert not _events(lines, "too.big")
-        assert sink.stats()["cloudwatch_dropped_invalid"] == 1
-        shown = _losses(console.getvalue().splitlines())
-        assert shown[-1]["cloudwatch_dropped_invalid"] == 1
-
-    def test_batches_are_chronological_and_span_under_a_day(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits
-    ) -> None:
-        """Lines stamped out of order and over 30 hours go out sorted, in batches under 24 h."""
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        now = time.time()
-        for i in range(60):
-            # Going back in time by 30 minutes per line: 30 hours in all.
-            sink._now = lambda i=i: now - i * 1800
-            sink.write(f'{{"event":"old","n":{i}}}')
-        lines = sink.read_back(timeout=20)
-        assert len(_events(lines, "old")) == 60
-        assert len(limits.batches) >= 2
-        assert safelog.stats()["cloudwatch_dropped"] == 0
 
     def test_rejected_events_are_counted_not_retried(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
@@ -461,47 +355,8 @@ class TestFaults:
         delays = sink.backoff_delays
         assert len(delays) == 5
         for attempt, delay in enumerate(delays, start=1):
-            assert 0 <= delay <= min(_shipper._BACKOFF_CAP, _shipper._BACKOFF_BASE * 2**attempt)
+            assert 0 <= delay <= min(_limits.BACKOFF_CAP, _limits.BACKOFF_BASE * 2**attempt)
         assert len(set(delays)) == 5, "delays are jittered"
-
-    def test_backoff_after_a_very_long_outage_stays_capped(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """After thousands of retries of one batch the delay is still a number under the cap."""
-        monkeypatch.setattr(_shipper, "_BACKOFF_CAP", 0.001)
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        for attempt in (1023, 1024, 1100, 10**6):
-            sink._backoff(attempt)
-        assert all(0 <= d <= 0.001 for d in sink.backoff_delays)
-        assert len(sink.backoff_delays) == 4
-
-    def test_an_internal_error_in_the_shipper_loses_nothing(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
-        """An unexpected error in the shipper thread is counted and its batch still delivered."""
-        safelog.configure(service="svc", console=False, cloudwatch=_cw(server, limits))
-        sink = _sink()
-        send = sink._send
-        calls = []
-
-        def flaky(batch: Any) -> None:
-            calls.append(len(batch))
-            if len(calls) == 1:
-                raise OverflowError  # what _backoff raised after ~1024 retries
-            send(batch)
-
-        monkeypatch.setattr(sink, "_send", flaky)
-        log = safelog.get_logger(__name__)
-        for _ in range(200):
-            log.info("kept")
-        lines = sink.read_back(timeout=5)
-        stats = sink.stats()
-        assert len(_events(lines, "kept")) == 200
-        assert stats["cloudwatch_delivered"] == 200
-        assert stats["cloudwatch_errors"] == 1
-        assert stats["cloudwatch_dropped"] == 0
-        assert calls[0] == 200
 
     def test_a_batch_the_shipper_keeps_failing_on_is_counted_then_shipping_goes_on(
         self, server: EmbeddedMoto, limits: CloudWatchLimits, monkeypatch: pytest.MonkeyPatch
@@ -510,14 +365,14 @@ class TestFaults:
         console = io.StringIO()
         safelog.configure(service="svc", console=console, cloudwatch=_cw(server, limits))
         sink = _sink()
-        send = sink._send
+        send = sink.shipper.send
 
         def poisoned(batch: Any) -> None:
             if any('"poison"' in line for _ts, line, _n in batch):
                 raise RuntimeError
             send(batch)
 
-        monkeypatch.setattr(sink, "_send", poisoned)
+        monkeypatch.setattr(sink.shipper, "send", poisoned)
         sink.write('{"event":"poison"}')
         sink.flush(5)
         for _ in range(50):
@@ -559,21 +414,6 @@ class TestFaults:
         lines = _sink().read_back(timeout=30)
         assert len(_events(lines, "while.held")) == 2000
 
-    def test_slow_responses_deliver_everything(
-        self, server: EmbeddedMoto, limits: CloudWatchLimits
-    ) -> None:
-        """Slow PutLogEvents responses delay delivery but lose nothing."""
-        safelog.configure(
-            service="svc", console=False, cloudwatch=_cw(server, limits, send_interval=0.05)
-        )
-        limits.slow(3, 0.3)
-        log = safelog.get_logger(__name__)
-        for _ in range(300):
-            log.info("slow.path")
-            time.sleep(0.001)
-        lines = _sink().read_back(timeout=30)
-        assert len(_events(lines, "slow.path")) == 300
-
     def test_full_queue_drops_are_counted_and_reported_once(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
@@ -601,46 +441,74 @@ class TestFaults:
         shown = _losses(console.getvalue().splitlines())
         assert [x["cloudwatch_dropped"] for x in shown] == [dropped]
 
-    def test_byte_cap_bounds_memory(self, server: EmbeddedMoto, limits: CloudWatchLimits) -> None:
-        """The queue never holds more bytes than its cap; the rest is counted."""
-        cw = _cw(server, limits, max_queue_bytes=10_000)
-        safelog.configure(service="svc", console=False, cloudwatch=cw)
-        sink = _sink()
-        limits.hold()
-        line = json.dumps({"event": "kb", "pad": "x" * 1000})
-        for _ in range(50):
-            sink.write(line)
-        stats = sink.stats()
-        assert stats["cloudwatch_queued_bytes"] <= 10_000
-        assert stats["cloudwatch_accepted"] == 10_000 // len(line)
-        assert stats["cloudwatch_dropped_overflow"] == 50 - stats["cloudwatch_accepted"]
-        limits.release()
-        lines = sink.read_back(timeout=20)
-        assert len(_events(lines, "kb")) == stats["cloudwatch_accepted"]
-
-    def test_outage_then_restart_loses_nothing(
+    def test_after_an_outage_delivery_resumes_fast_and_drains_in_full_batches(
         self, server: EmbeddedMoto, limits: CloudWatchLimits
     ) -> None:
-        """Events logged while CloudWatch is down arrive after it restarts with empty state."""
+        """Endpoint down then back: retries stay under a second apart, the backlog ships full."""
         cw = _cw(server, limits, send_interval=0.1)
-        safelog.configure(service="svc", console=False, cloudwatch=cw)
-        log = safelog.get_logger(__name__)
-        for _ in range(200):
-            log.info("before.outage")
-        _sink().flush(10)
+        console = io.StringIO()
+        safelog.configure(service="svc", console=console, cloudwatch=cw)
+        sink = _sink()
+        for i in range(200):
+            sink.write(f'{{"event":"before.outage","n":{i}}}')
+        sink.flush(10)
+        # The worst case of the jitter: every retry waits its whole bound.
+        sink.shipper.uniform = lambda _lo, hi: hi
         server.stop()
         try:
-            for _ in range(300):
-                log.info("during.outage")
-            time.sleep(1.0)  # let the shipper fail and back off a few times
-            assert safelog.stats()["cloudwatch_retries"] >= 1
+            sink.write('{"event":"first.during.outage"}')
+            # Events, not time: wait until the shipper has failed 4 times
+            # (bounds 0.2, 0.4, 0.8, then 1.6 s without the recovery cap).
+            assert _wait_for(lambda: sink.stats()["cloudwatch_failed_endpoint"] >= 4)
+            for i in range(12_000):
+                sink.write(f'{{"event":"during.outage","n":{i}}}')
         finally:
             server.start()
-        lines = _sink().read_back(timeout=30)
-        assert len(_events(lines, "during.outage")) == 300
-        stats = safelog.stats()
-        assert stats["cloudwatch_delivered"] == 500
+        sent_before = len(limits.batches)
+        lines = sink.read_back(timeout=60)
+        assert len(_events(lines, "during.outage")) == 12_000
+        stats = sink.stats()
         assert stats["cloudwatch_dropped"] == 0
+        # While the endpoint was unreachable, no retry waited over about a second.
+        assert len(sink.backoff_delays) >= 4
+        assert max(sink.backoff_delays) <= _limits.RECOVERY_CAP <= 1.0
+        # The backlog drained in full batches, not one per send_interval.
+        after = [n for n, _w in limits.batches[sent_before:]]
+        assert after.count(_limits.MAX_BATCH_EVENTS) >= 1, after
+        shown = console.getvalue().splitlines()
+        (failing,) = _events(shown, _shipper.FAILURE_EVENT)
+        assert failing["cloudwatch_reason"] == "endpoint"
+        assert failing["cloudwatch_error"] == "EndpointConnectionError"
+        assert failing["cloudwatch_operation"] == "PutLogEvents"
+        assert len(_events(shown, _shipper.RECOVERED_EVENT)) == 1
+        assert sink.problems() == []
+
+    @pytest.mark.parametrize(
+        ("code", "reason"),
+        [("AccessDeniedException", "access_denied"), ("ExpiredTokenException", "credentials")],
+    )
+    def test_denied_or_expired_is_reported_once_then_recovery_is_said(
+        self, server: EmbeddedMoto, limits: CloudWatchLimits, code: str, reason: str
+    ) -> None:
+        """AccessDenied or an expired token yields one failure record, then one recovery record."""
+        console = io.StringIO()
+        safelog.configure(service="svc", console=console, cloudwatch=_cw(server, limits))
+        sink = _sink()
+        sink.shipper.uniform = lambda lo, _hi: lo  # no waiting between the retries
+        limits.fail(3, 400, code, CANARY)
+        sink.write('{"event":"kept"}')
+        lines = sink.read_back(timeout=30)
+        assert len(_events(lines, "kept")) == 1
+        shown = console.getvalue().splitlines()
+        assert CANARY not in console.getvalue()
+        (failing,) = _events(shown, _shipper.FAILURE_EVENT)
+        assert failing["cloudwatch_reason"] == reason
+        assert failing["cloudwatch_error_code"] == code
+        assert failing["cloudwatch_operation"] == "PutLogEvents"
+        assert failing["cloudwatch_error"] in (code, "ClientError")
+        assert len(_events(shown, _shipper.RECOVERED_EVENT)) == 1
+        assert sink.stats()[f"cloudwatch_failed_{reason}"] == 3
+        assert sink.problems() == []
 
     def test_shutdown_with_cloudwatch_down_is_bounded_and_reports_loss(
         self, limits: CloudWatchLimits
@@ -728,7 +596,7 @@ def _run(
     code = _PRELUDE + textwrap.dedent(body)
     env = {**os.environ, **AWS_ENV}
     return subprocess.run(
-        [sys.executable, "-c", code, url, group, str(n)],
+        [sys.executable, _script(code), url, group, str(n)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -736,6 +604,19 @@ def _run(
         cwd=ROOT,
         check=False,
     )
+
+
+def _script(code: str) -> str:
+    """
+    *code* as a file: event names are trusted as literals only in code
+    safelog can read from a file (``python -c`` code has none).
+    """
+    import tempfile
+
+    fd, path = tempfile.mkstemp(suffix=".py", prefix="safelog_cw_child_")
+    with os.fdopen(fd, "w") as f:
+        f.write(code)
+    return path
 
 
 def _stored(server: EmbeddedMoto, group: str) -> list[dict[str, Any]]:
@@ -779,7 +660,7 @@ class TestProcessExit:
         """
         code = _PRELUDE + textwrap.dedent(body)
         proc = subprocess.Popen(
-            [sys.executable, "-c", code, server.endpoint_url, group, "5000"],
+            [sys.executable, _script(code), server.endpoint_url, group, "5000"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -919,43 +800,85 @@ class TestFork:
             records = _stored(server, f"{group}-{method}")
             assert sum(1 for r in records if r["event"] == "from.child") == 300, method
 
-    def _fork_while_building(self, server: EmbeddedMoto, build_seconds: float) -> float:
-        """Fork while the shipper's client factory runs; return the fork's duration."""
-        entered, release = threading.Event(), threading.Event()
+    def _fork_while_building(self, server: EmbeddedMoto, *, released_by_fork: bool) -> list[str]:
+        """
+        Fork (from a thread) while the shipper's client factory runs; return
+        the order of "built" (the factory returned) and "forked" (os.fork()
+        returned in the parent). With *released_by_fork* the factory only
+        returns after the fork did (an STS call slower than the cap).
+        """
+        entered, fork_started, release = threading.Event(), threading.Event(), threading.Event()
+        order: list[str] = []
         endpoint = server.endpoint_url
 
         def factory() -> Any:
             entered.set()
-            release.wait(build_seconds)  # building: SSLContext, or an STS call
+            release.wait(60)  # building: SSLContext, or an STS call
+            order.append("built")
             return _client(endpoint)
 
         cw = safelog.CloudWatch(log_group=_group(), client=factory, handle_sigterm=False)
         safelog.configure(service="svc", console=False, cloudwatch=cw)
         safelog.get_logger(__name__).info("starts.the.thread")
-        try:
-            assert entered.wait(10)
-            started = time.monotonic()
+        assert entered.wait(10)
+        _watch_forks()
+        _FORK_STARTED.append(fork_started)
+
+        def fork() -> None:
             pid = os.fork()
             if pid == 0:
                 os._exit(0)
-            elapsed = time.monotonic() - started
+            order.append("forked")
             os.waitpid(pid, 0)
+
+        forker = threading.Thread(target=fork)
+        try:
+            forker.start()
+            assert fork_started.wait(10)  # safelog's before-fork hook runs next
+            if not released_by_fork:
+                release.set()
+            forker.join(60)
+            assert not forker.is_alive()
         finally:
+            _FORK_STARTED.clear()
             release.set()
         lines = _sink().read_back(timeout=10)
         assert len(_events(lines, "starts.the.thread")) == 1
-        return elapsed
+        return order
 
     def test_fork_waits_for_a_client_being_built(self, server: EmbeddedMoto) -> None:
         """A fork never lands mid-build: the child would inherit OpenSSL's lock, held."""
-        assert self._fork_while_building(server, 1.0) >= 0.8
+        assert self._fork_while_building(server, released_by_fork=False)[:2] == ["built", "forked"]
 
-    def test_a_slow_client_factory_holds_up_fork_at_most_the_cap(
-        self, server: EmbeddedMoto
+    def test_a_slow_client_factory_holds_up_fork_only_up_to_a_cap(
+        self, server: EmbeddedMoto, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """A factory slower than the cap (an STS call) delays os.fork() by the cap only."""
-        elapsed = self._fork_while_building(server, 6.0)
-        assert _shipper._FORK_BUILD_WAIT - 0.3 <= elapsed < _shipper._FORK_BUILD_WAIT + 1.0
+        """A factory that never finishes (an STS call hanging) delays os.fork() by a cap only."""
+        monkeypatch.setattr(_sink_module, "FORK_BUILD_WAIT", 0.2)
+        assert self._fork_while_building(server, released_by_fork=True)[0] == "forked"
+
+
+# Events set by a before-fork hook registered after safelog's (once a sink
+# exists), so it runs before safelog's: CPython runs "before" hooks newest
+# first.
+_FORK_STARTED: list[threading.Event] = []
+_FORK_WATCHED: list[bool] = []
+
+
+def _watch_forks() -> None:
+    if not _FORK_WATCHED:
+        _FORK_WATCHED.append(True)
+        os.register_at_fork(before=lambda: [e.set() for e in _FORK_STARTED])
+
+
+def _wait_for(condition: Any, timeout: float = 60.0) -> bool:
+    """Poll *condition* until true; the timeout only stops a broken test."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 _MP_CHILD = """

@@ -8,6 +8,8 @@ import json
 import logging
 import logging.config
 import os
+import sys
+import threading
 import uuid
 
 from collections.abc import Mapping
@@ -67,7 +69,7 @@ class RecordingFactory:
     def __init__(self) -> None:
         self.sink = RecordingSink()
 
-    def create_sink(self, metadata: Mapping[str, Any]) -> RecordingSink:
+    def create_sink(self, metadata: Mapping[str, Any], *, report: Any = None) -> RecordingSink:
         self.sink.metadata = metadata
         return self.sink
 
@@ -554,3 +556,76 @@ class TestStructlogDefaultsAtImport:
         before = structlog.get_config()
         _chain.install_structlog_defaults()
         assert structlog.get_config() == before
+
+
+class TestSelfCheckStructured:
+    def test_problems_carry_a_code_and_a_name(self, console) -> None:
+        """Each problem is the old sentence plus a stable code and a name of code."""
+        (problem,) = safelog.self_check()
+        assert problem == "safelog is not configured"
+        assert problem.code == "not-configured"
+        _configure(console)
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory())
+        (problem,) = safelog.self_check()
+        assert (problem.code, problem.name) == ("structlog-reconfigured", "structlog")
+
+    def test_a_replaced_excepthook_is_reported(self, console, monkeypatch) -> None:
+        """A library replacing sys.excepthook after configure() is a problem (16.6)."""
+        _configure(console)
+
+        def theirs(*args: object) -> None:
+            return None
+
+        monkeypatch.setattr(sys, "excepthook", theirs)
+        (problem,) = safelog.self_check()
+        assert problem.code == "hook-replaced"
+        assert problem.name == "sys.excepthook"
+        assert sys.excepthook is theirs
+
+    def test_reinstall_hooks_puts_them_back(self, console, monkeypatch) -> None:
+        """self_check(reinstall_hooks=True) reports the replaced hook and re-installs safelog's."""
+        _configure(console)
+        monkeypatch.setattr(threading, "excepthook", lambda args: None)
+        problems = safelog.self_check(reinstall_hooks=True)
+        assert [p.name for p in problems] == ["threading.excepthook"]
+        assert threading.excepthook.__module__ == "safelog._hooks"
+        assert safelog.self_check() == []
+
+
+class TestCustomSinks:
+    def test_a_sink_gets_finished_lines_only(self, console) -> None:
+        """configure(sinks=[...]) hands every sanitized line to the sink."""
+        sink = RecordingSink()
+        _configure(console, sinks=[sink])
+        safelog.get_logger("t").info("hello", email=CANARY)
+        (line,) = sink.lines
+        assert json.loads(line)["event"] == "hello"
+        assert CANARY not in line
+
+    @pytest.mark.parametrize("bad", [RecordingSink, object(), "stderr", [object()]])
+    def test_not_a_sink_is_a_configuration_error(self, console, bad: Any) -> None:
+        """A class, an object without the methods or a string names the sinks option."""
+        sinks = bad if isinstance(bad, list) else [bad]
+        if bad == "stderr":
+            sinks = bad
+        with pytest.raises(safelog.ConfigurationError, match=r"^sinks:"):
+            _configure(console, sinks=sinks)
+        assert not safelog.is_configured()
+
+    def test_fork_hooks_are_called(self, console) -> None:
+        """A sink's before_fork/after_fork_in_parent run around os.fork() in the parent."""
+        calls: list[str] = []
+
+        class ForkAware(RecordingSink):
+            def before_fork(self) -> None:
+                calls.append("before")
+
+            def after_fork_in_parent(self) -> None:
+                calls.append("parent")
+
+        _configure(console, sinks=[ForkAware()])
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        assert calls == ["before", "parent"]

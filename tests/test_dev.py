@@ -357,3 +357,61 @@ class TestPytestPlugin:
 
         assert proc.returncode == 0, proc.stdout[-3000:]
         assert "1 passed" in proc.stdout
+
+
+class TestWithTheStdioGuard:
+    def test_dev_lines_are_safelog_own_output(self, tmp_path: Path) -> None:
+        """Under the stdio guard the dev console writes to the real stream, not as stdio_write."""
+        script = tmp_path / "svc.py"
+        script.write_text(
+            textwrap.dedent(
+                """
+                import safelog
+
+                safelog.configure(service="svc", dev=True, stdio="guard")
+                safelog.get_logger("app").info("page_exported", title="x")
+                print("customer text")
+                safelog.shutdown()
+                """
+            ),
+            encoding="utf-8",
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOG_")}
+
+        proc = subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stderr.splitlines()
+        assert "page_exported" in lines[0]
+        assert "title (undeclared)" in lines[1]
+        # Only the print() became a stdio_write record; the dev lines did not.
+        assert sum("stdio_write" in ln for ln in lines) == 1
+        assert "customer text" not in proc.stdout + proc.stderr
+
+
+class TestHeldRecords:
+    def test_a_record_written_later_shows_its_own_notes_or_none(
+        self, dev_console: io.StringIO
+    ) -> None:
+        """A buffered record emitted at the error never shows the error's drop reasons."""
+        _configure_dev(dev_console, level="DEBUG", buffer_level="DEBUG")
+        log = safelog.get_logger("app")
+        with safelog.buffered():
+            log.debug("cache_checked", owner="x")  # held
+            log.error("export_failed", title="y")  # releases the held record
+        safelog.shutdown()
+
+        lines = dev_console.getvalue().splitlines()
+        held = next(i for i, ln in enumerate(lines) if "cache_checked" in ln)
+        failed = next(i for i, ln in enumerate(lines) if "export_failed" in ln)
+        notes = {i: lines[i + 1] if i + 1 < len(lines) else "" for i in (held, failed)}
+        assert "title (undeclared)" not in notes[held]
+        assert "owner (undeclared)" not in notes[failed]
+        assert "title (undeclared)" in notes[failed]

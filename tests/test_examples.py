@@ -20,6 +20,10 @@ EXAMPLES = ROOT / "examples"
 RUN_ELSEWHERE = {
     "quickstart.py": "the README demo; issue 4's tests run it",
     "errors_demo.py": "docs/errors.md's example; tests/test_tracebacks.py runs it",
+    "fastapi_service.py": "served by a real uvicorn in tests/test_asgi.py",
+    "flask_service.py": "served by a real gunicorn in tests/test_wsgi.py",
+    "celery_service.py": "run by a real prefork worker in tests/test_celery.py",
+    "lambda_handler.py": "invoked as the Lambda runtime does in tests/test_aws_lambda.py",
 }
 
 Records = list[dict[str, Any]]
@@ -130,13 +134,16 @@ def _check_nothing_logged(records: Records) -> None:
 def _check_stdlib_capture(records: Records) -> None:
     by_line = [(r["logger"], r["event"], r.get("dropped")) for r in records]
     assert by_line == [
+        ("safelog", "stdlib_handlers_taken_over", None),
         ("vendor.http", "GET %s", 1),
         ("vendor.http", "response body: %s", 2),
         ("vendor.http", "<non-constant-event>", None),
         ("<runtime-logger-name>", "quota exceeded", None),
         ("__main__", "parse_failed", None),
     ]
-    assert [r["level"] for r in records] == ["debug", "info", "warning", "error", "error"]
+    # "vendor.http" is a literal of the script: a name of code, shown.
+    assert records[0]["handlers_taken_over"] == ["logging.StreamHandler on vendor.http"]
+    assert [r["level"] for r in records] == ["info", "debug", "info", "warning", "error", "error"]
     assert records[-1]["error"]["type"] == "ValueError"
 
 

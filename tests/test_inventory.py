@@ -94,6 +94,20 @@ def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class TestInventory:
+    def test_metric_and_dimension_fields_say_so(self) -> None:
+        """A field published as a metric shows its unit; a dimension says it is one."""
+        policy = safelog.FieldPolicy(
+            {
+                "took": safelog.Duration(metric=True),
+                "outcome": safelog.Enum("ok", dimension=True),
+                "plain": safelog.Int(),
+            }
+        )
+        by_name = {f["name"]: f["constraints"] for f in _inventory.inventory(policy)["fields"]}
+        assert by_name["took"] == {"unit": "ms", "metric": "Milliseconds"}
+        assert by_name["outcome"] == {"values": ["ok"], "dimension": True}
+        assert by_name["plain"] == {}
+
     def test_fields_of_a_known_policy(self) -> None:
         """Every declared field is listed, sorted, with its kind, constraints and purpose."""
         inv = _inventory.inventory(KNOWN, source="x", service="exporter")
@@ -150,7 +164,7 @@ class TestInventory:
 
     def test_shipper_keys_are_listed(self) -> None:
         """The keys the CloudWatch shipper adds to cut records and loss reports are listed."""
-        from safelog import _shipper
+        from safelog import cloudwatch as _shipper
 
         text = _inventory.render_markdown(_inventory.inventory(FieldPolicy()))
 

@@ -26,6 +26,20 @@ else:  # pragma: no cover -- exercised on 3.10 only
 ROOT = Path(__file__).resolve().parent.parent
 DIST = "safelog-structlog"
 HEAVY = ("boto3", "botocore", "watchtower", "pytest", "_pytest", "moto", "pydantic", "urllib3")
+# Frameworks: each integration is an optional extra, never imported by `import safelog`.
+FRAMEWORKS = (
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "flask",
+    "werkzeug",
+    "gunicorn",
+    "django",
+    "celery",
+    "kombu",
+    "asgiref",
+    "opentelemetry",
+)
 
 
 class TestImport:
@@ -42,8 +56,10 @@ class TestImport:
         )
         loaded = json.loads(out.stdout)
         assert "safelog" in loaded
-        heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY)
+        heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY + FRAMEWORKS)
         assert heavy == []
+        integrations = ("asgi", "wsgi", "django", "celery", "aws_lambda")
+        assert not [m for m in loaded if m in {f"safelog.{i}" for i in integrations}]
         # The runtime and structlog load on first use (PEP 562), not at import.
         assert "structlog" not in loaded
         assert "safelog._chain" not in loaded
@@ -117,14 +133,15 @@ class TestMetadata:
         assert importlib.metadata.version(DIST) == safelog.__version__
 
     def test_runtime_dependencies(self) -> None:
-        """structlog, watchtower and boto3 are runtime dependencies."""
+        """structlog and boto3 are runtime dependencies; watchtower is an extra only."""
         requires = importlib.metadata.requires(DIST) or []
         runtime = {
             r.split(";")[0].split(">")[0].split("=")[0].split("<")[0].strip()
             for r in requires
             if "extra ==" not in r
         }
-        assert {"structlog", "watchtower", "boto3"} <= runtime
+        assert {"structlog", "boto3"} <= runtime
+        assert "watchtower" not in runtime
 
 
 def _pyproject() -> dict[str, Any]:

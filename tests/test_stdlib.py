@@ -89,13 +89,58 @@ class TestEveryLogger:
         assert second["dropped"] == 1
         assert CANARY not in console.text
 
-    def test_extra_never_passes(self, console) -> None:
-        """extra= values are counted as dropped, even when named like a declared field."""
+    def test_declared_extra_passes_undeclared_is_counted(self, console) -> None:
+        """extra= goes through the policy: declared and valid kept, undeclared counted."""
         _configure(console)
         logging.getLogger(__name__).info("with_extra", extra={"page_count": 3, "email": CANARY})
         (record,) = console.records()
-        assert "page_count" not in record
-        assert record["dropped"] == 2
+        assert record["page_count"] == 3
+        assert record["dropped"] == 1
+        assert "email" not in record
+        assert CANARY not in console.text
+
+    def test_declared_extra_of_wrong_kind_is_marked(self, console) -> None:
+        """A declared extra= field that fails its kind becomes the kind's marker."""
+        _configure(console)
+        logging.getLogger(__name__).info("with_extra", extra={"page_count": CANARY})
+        (record,) = console.records()
+        assert record["page_count"] == "<rejected:int>"
+        assert CANARY not in console.text
+
+    def test_extra_none_is_null(self, console) -> None:
+        """None for a declared extra= field is JSON null."""
+        _configure(console)
+        logging.getLogger(__name__).info("with_extra", extra={"page_count": None})
+        (record,) = console.records()
+        assert record["page_count"] is None
+        assert "dropped" not in record
+
+    def test_extra_cannot_pose_as_reserved_keys(self, console) -> None:
+        """extra= named like a built-in key (event, exc_info) is counted, never used."""
+        _configure(console)
+        logging.getLogger(__name__).info(
+            "with_extra", extra={"event": CANARY, "service": CANARY, "positional_args": CANARY}
+        )
+        (record,) = console.records()
+        assert record["event"] == "with_extra"
+        assert record["service"] == "svc"
+        assert record["dropped"] == 3
+        assert CANARY not in console.text
+
+    def test_logger_adapter_extra_goes_through_the_policy(self, console) -> None:
+        """A LoggerAdapter merging extra behaves like extra= on the call."""
+
+        class Merging(logging.LoggerAdapter):  # type: ignore[type-arg]
+            def process(self, msg: Any, kwargs: Any) -> Any:
+                kwargs["extra"] = {**(self.extra or {}), **kwargs.get("extra", {})}
+                return msg, kwargs
+
+        _configure(console)
+        adapter = Merging(logging.getLogger(__name__), {"page_count": 5, "token": CANARY})
+        adapter.info("adapted")
+        (record,) = console.records()
+        assert record["page_count"] == 5
+        assert record["dropped"] == 1
         assert CANARY not in console.text
 
     def test_non_string_msg_never_passes(self, console) -> None:
@@ -188,14 +233,15 @@ class TestEveryLogger:
 
 
 class TestRecordToEventDict:
-    def test_only_the_template_and_a_count_are_taken(self) -> None:
-        """The event dict holds the raw template and the args/extras for counting only."""
+    def test_only_the_template_extras_and_a_count_are_taken(self) -> None:
+        """The event dict holds the raw template, extras for the policy, and args for counting."""
         record = logging.LogRecord("n", logging.INFO, __file__, 1, "t %s", (CANARY,), None)
         record.custom = CANARY
+        record.service = CANARY
         event_dict = record_to_event_dict(record)
         assert event_dict["event"] == "t %s"
         assert len(event_dict["positional_args"]) == 2
-        assert set(event_dict) == {"event", "positional_args"}
+        assert set(event_dict) == {"event", "positional_args", "custom"}
 
 
 class TestHandler:
@@ -243,14 +289,14 @@ class TestHandler:
 
 
 class TestForeignHandlers:
-    def test_configure_refuses_a_bypassing_handler(self, console) -> None:
-        """A handler on a non-root logger fails configure(), naming its type but no value."""
+    def test_strict_mode_refuses_a_bypassing_handler(self, console) -> None:
+        """In strict mode a handler on a non-root logger fails configure(), naming its type only."""
         lg = logging.getLogger(f"tenant_{CANARY}")
         handler = logging.StreamHandler(io.StringIO())
         lg.addHandler(handler)
         try:
             with pytest.raises(safelog.ConfigurationError, match="foreign_handlers") as info:
-                _configure(console)
+                _configure(console, foreign_handlers="error")
             message = str(info.value)
             assert "logging.StreamHandler" in message
             assert CANARY not in message
@@ -271,7 +317,8 @@ class TestForeignHandlers:
             assert lg.propagate is True
             lg.warning("vendor_event %s", CANARY)
             assert foreign_stream.getvalue() == ""
-            (record,) = console.records()
+            taken, record = console.records()
+            assert taken["event"] == "stdlib_handlers_taken_over"
             assert record["event"] == "vendor_event %s"
             assert CANARY not in console.text
             safelog.shutdown()
@@ -280,6 +327,37 @@ class TestForeignHandlers:
         finally:
             lg.removeHandler(handler)
             lg.propagate = True
+
+    def test_default_takes_over_and_says_so(self, console) -> None:
+        """By default foreign handlers are taken over; one record names them (names of code)."""
+        # A literal of a loaded module of its package: a name of code.
+        named = logging.getLogger("test_stdlib.vendor")
+        from_data = logging.getLogger(f"tenant_{CANARY}")
+        h1, h2 = logging.StreamHandler(io.StringIO()), logging.StreamHandler(io.StringIO())
+        named.addHandler(h1)
+        from_data.addHandler(h2)
+        try:
+            _configure(console)
+            assert h1 not in named.handlers
+            assert h2 not in from_data.handlers
+            (record,) = console.records()
+            assert record["event"] == "stdlib_handlers_taken_over"
+            assert record["logger"] == "safelog"
+            assert record["handlers_taken_over"] == [
+                "logging.StreamHandler on <logger>",
+                "logging.StreamHandler on test_stdlib.vendor",
+            ]
+            assert CANARY not in console.text
+            safelog.shutdown()
+            assert h1 in named.handlers
+        finally:
+            named.removeHandler(h1)
+            from_data.removeHandler(h2)
+
+    def test_nothing_taken_over_no_record(self, console) -> None:
+        """With no foreign handlers there is no take-over record."""
+        _configure(console)
+        assert console.records() == []
 
     def test_null_handlers_are_not_foreign(self, console) -> None:
         """Libraries' NullHandlers do not bypass anything and are accepted."""

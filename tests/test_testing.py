@@ -586,7 +586,7 @@ class _ArchiveFactory:
     def __init__(self) -> None:
         self.sink = _ArchiveSink()
 
-    def create_sink(self, metadata: Mapping[str, Any]) -> _ArchiveSink:
+    def create_sink(self, metadata: Mapping[str, Any], *, report: Any = None) -> _ArchiveSink:
         return self.sink
 
 

@@ -20,6 +20,7 @@ a few hops and one set lookup.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -34,7 +35,18 @@ _INFRA = ("safelog", "structlog", "logging")
 _INFRA_DOTTED = tuple(p + "." for p in _INFRA)
 
 _code_pools: dict[int, tuple[CodeType, frozenset[str]]] = {}
-_lock = threading.Lock()
+# Re-entrant: a signal handler that logs can interrupt this thread inside
+# it; re-created in a forked child (a fork while another thread held it).
+_lock = threading.RLock()
+
+
+def _after_fork_in_child() -> None:
+    global _lock  # noqa: PLW0603
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 # Bounds keep dynamically generated code (exec in a loop) from growing the
 # caches without limit; clearing only costs a recomputation.
 _MAX_CODE_POOLS = 8192

@@ -136,6 +136,24 @@ class Chain:
             return self.fallback_line(method_name, exc)
         return result if type(result) is str else self.fallback_line(method_name, None)
 
+    def constant_line(self, method_name: str, event: str, error_type: str | None) -> str:
+        """
+        A record from trusted parts only: *event* is a constant of safelog's
+        own code and *error_type* a checked name of code. For reports made
+        while the interpreter finalizes, when the full chain cannot run.
+        """
+        record: dict[str, Any] = {"timestamp": None}
+        add_timestamp(None, method_name, record)
+        record["level"] = method_name if method_name in _LEVEL_NAMES else "error"
+        record["event"] = event
+        record.update(self.metadata)
+        if error_type is not None:
+            record["error"] = {"type": error_type}
+        try:
+            return render_json_line(record)
+        except Exception:  # noqa: BLE001
+            return self.fallback_line(method_name, None)
+
     def fallback_line(self, method_name: str, exc: BaseException | None) -> str:
         """A record built only from trusted parts, for when a stage failed."""
         self.internal_errors += 1
@@ -351,6 +369,8 @@ def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
     frame: FrameType | None,
 ) -> None:
     # A module function, not a method: every level method calls it per record.
+    if _PENDING[0]:
+        catch_up()
     try:
         if args:
             # Never interpolated; counted as dropped by PolicyFilter.
@@ -417,31 +437,32 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
         def meth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
             try:
                 _emit(self, name, event, args, kw, _getframe(1))
-            except RecursionError:
-                # Called near the recursion limit: no Python call can be made
-                # from here, so the limit is raised inline (builtins take no
-                # frame) for this one record, and the record processed again.
-                limit = _getrecursionlimit()
-                _setrecursionlimit(limit + HEADROOM)
+            except RecursionError as exc:
+                # Near the recursion limit: see "records logged at the recursion limit".
+                caller = exc.__traceback__.tb_frame.f_back  # type: ignore[union-attr]
                 try:
-                    _emit(self, name, event, args, kw, _getframe(1))
+                    _setrecursionlimit(_getrecursionlimit() + HEADROOM)
                 except RecursionError:
-                    _lost_at_limit.append(1)
-                finally:
-                    _setrecursionlimit(limit)
+                    _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, name, event, args, kw, caller)
+                    _PARKED_N[0] += 1
+                    _PENDING[0] = 1
+                else:
+                    _at_limit(self, name, event, args, kw, caller)
 
         async def ameth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
             try:
                 _emit(self, name, event, args, kw, _getframe(1))
-            except RecursionError:
-                limit = _getrecursionlimit()
-                _setrecursionlimit(limit + HEADROOM)
+            except RecursionError as exc:
+                # Near the recursion limit: see "records logged at the recursion limit".
+                caller = exc.__traceback__.tb_frame.f_back  # type: ignore[union-attr]
                 try:
-                    _emit(self, name, event, args, kw, _getframe(1))
+                    _setrecursionlimit(_getrecursionlimit() + HEADROOM)
                 except RecursionError:
-                    _lost_at_limit.append(1)
-                finally:
-                    _setrecursionlimit(limit)
+                    _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, name, event, args, kw, caller)
+                    _PARKED_N[0] += 1
+                    _PENDING[0] = 1
+                else:
+                    _at_limit(self, name, event, args, kw, caller)
 
         meth.__name__ = name
         ameth.__name__ = "a" + name
@@ -456,34 +477,40 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
     if min_level <= logging.ERROR:
 
         def exception(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
-            kw.setdefault("exc_info", True)
+            if "exc_info" not in kw:  # not setdefault(): no call, see _at_limit
+                kw["exc_info"] = True
             try:
                 _emit(self, "error", event, args, kw, _getframe(1))
-            except RecursionError:
-                limit = _getrecursionlimit()
-                _setrecursionlimit(limit + HEADROOM)
+            except RecursionError as exc:
+                # Near the recursion limit: see "records logged at the recursion limit".
+                caller = exc.__traceback__.tb_frame.f_back  # type: ignore[union-attr]
                 try:
-                    _emit(self, "error", event, args, kw, _getframe(1))
+                    _setrecursionlimit(_getrecursionlimit() + HEADROOM)
                 except RecursionError:
-                    _lost_at_limit.append(1)
-                finally:
-                    _setrecursionlimit(limit)
+                    _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, "error", event, args, kw, caller)
+                    _PARKED_N[0] += 1
+                    _PENDING[0] = 1
+                else:
+                    _at_limit(self, "error", event, args, kw, caller)
 
         async def aexception(
             self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any
         ) -> None:
-            kw.setdefault("exc_info", True)
+            if "exc_info" not in kw:  # not setdefault(): no call, see _at_limit
+                kw["exc_info"] = True
             try:
                 _emit(self, "error", event, args, kw, _getframe(1))
-            except RecursionError:
-                limit = _getrecursionlimit()
-                _setrecursionlimit(limit + HEADROOM)
+            except RecursionError as exc:
+                # Near the recursion limit: see "records logged at the recursion limit".
+                caller = exc.__traceback__.tb_frame.f_back  # type: ignore[union-attr]
                 try:
-                    _emit(self, "error", event, args, kw, _getframe(1))
+                    _setrecursionlimit(_getrecursionlimit() + HEADROOM)
                 except RecursionError:
-                    _lost_at_limit.append(1)
-                finally:
-                    _setrecursionlimit(limit)
+                    _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, "error", event, args, kw, caller)
+                    _PARKED_N[0] += 1
+                    _PENDING[0] = 1
+                else:
+                    _at_limit(self, "error", event, args, kw, caller)
 
         ns["exception"], ns["aexception"] = exception, aexception
     else:  # pragma: no cover -- min_level above ERROR
@@ -497,15 +524,24 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             return
         try:
             _emit(self, level_name(lvl), event, args, kw, _getframe(1))
-        except RecursionError:
-            limit = _getrecursionlimit()
-            _setrecursionlimit(limit + HEADROOM)
+        except RecursionError as exc:
+            # Near the recursion limit: see "records logged at the recursion limit".
+            caller = exc.__traceback__.tb_frame.f_back  # type: ignore[union-attr]
             try:
-                _emit(self, level_name(lvl), event, args, kw, _getframe(1))
+                _setrecursionlimit(_getrecursionlimit() + HEADROOM)
             except RecursionError:
-                _lost_at_limit.append(1)
-            finally:
-                _setrecursionlimit(limit)
+                _PARKED[_PARKED_N[0] % _PARK_SIZE] = (
+                    self,
+                    level_name(lvl),
+                    event,
+                    args,
+                    kw,
+                    caller,
+                )
+                _PARKED_N[0] += 1
+                _PENDING[0] = 1
+            else:
+                _at_limit(self, level_name(lvl), event, args, kw, caller)
 
     async def alog(
         self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
@@ -515,15 +551,24 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             return
         try:
             _emit(self, level_name(lvl), event, args, kw, _getframe(1))
-        except RecursionError:
-            limit = _getrecursionlimit()
-            _setrecursionlimit(limit + HEADROOM)
+        except RecursionError as exc:
+            # Near the recursion limit: see "records logged at the recursion limit".
+            caller = exc.__traceback__.tb_frame.f_back  # type: ignore[union-attr]
             try:
-                _emit(self, level_name(lvl), event, args, kw, _getframe(1))
+                _setrecursionlimit(_getrecursionlimit() + HEADROOM)
             except RecursionError:
-                _lost_at_limit.append(1)
-            finally:
-                _setrecursionlimit(limit)
+                _PARKED[_PARKED_N[0] % _PARK_SIZE] = (
+                    self,
+                    level_name(lvl),
+                    event,
+                    args,
+                    kw,
+                    caller,
+                )
+                _PARKED_N[0] += 1
+                _PENDING[0] = 1
+            else:
+                _at_limit(self, level_name(lvl), event, args, kw, caller)
 
     ns["log"], ns["alog"] = log, alog
     return type(
@@ -536,14 +581,85 @@ _getrecursionlimit = sys.getrecursionlimit
 _setrecursionlimit = sys.setrecursionlimit
 #: Frames added to the recursion limit for one record logged at the limit.
 HEADROOM = 400
-#: Records that failed even with that headroom (one entry each; a list, as
-#: appending takes no Python frame).
-_lost_at_limit: list[int] = []
+
+# -- records logged at the recursion limit ------------------------------------
+#
+# A level method that hits RecursionError first raises the limit for this one
+# record (builtins take no Python frame on 3.12+). On 3.10 and 3.11 even a
+# builtin call counts, so with fewer than about four frames left nothing can
+# be called at all: the method then *parks* the record -- a tuple stored into
+# a preallocated ring by subscript, which calls nothing -- with its caller's
+# frame, and the next record logged, a flush, `shutdown` or interpreter exit
+# processes it at a normal depth. A ring overrun is counted, never silent.
+
+_PARK_SIZE = 64
+_PARKED: list[Any] = [None] * _PARK_SIZE
+#: [records parked so far]; lists, so that parking is a subscript, not a call.
+_PARKED_N = [0]
+#: [1 while parked records or a raised recursion limit wait for `catch_up`].
+_PENDING = [0]
+_drained = 0
+_lost_at_limit = 0
+#: Headroom added to the recursion limit and not yet taken back.
+_raised_by = 0
+_catch_up_lock = threading.Lock()
+
+
+def _at_limit(  # noqa: PLR0917 -- the level methods' arguments, as _emit
+    bound: SafeBoundLogger,
+    method_name: str,
+    event: Any,
+    args: tuple[Any, ...],
+    kw: dict[str, Any],
+    caller: FrameType | None,
+) -> None:
+    """Process one record after the level method raised the limit by `HEADROOM`."""
+    global _raised_by  # noqa: PLW0603
+    # Taking the headroom back here could fail ("limit too low at this
+    # depth"): `catch_up` does it at the next record.
+    _raised_by += HEADROOM
+    _PENDING[0] = 1
+    try:
+        _emit(bound, method_name, event, args, kw, caller)
+    except RecursionError:
+        _PARKED[_PARKED_N[0] % _PARK_SIZE] = (bound, method_name, event, args, kw, caller)
+        _PARKED_N[0] += 1
+
+
+def catch_up() -> None:
+    """Process parked records and take back raised recursion limits (see above)."""
+    global _drained, _lost_at_limit, _raised_by  # noqa: PLW0603
+    if not _catch_up_lock.acquire(blocking=False):
+        return  # another thread (or this one, re-entered) is at it
+    try:
+        _PENDING[0] = 0
+        while _drained < _PARKED_N[0]:
+            n = _drained
+            overrun = _PARKED_N[0] - n - _PARK_SIZE
+            if overrun > 0:
+                _lost_at_limit += overrun
+                n += overrun
+            slot = n % _PARK_SIZE
+            item, _PARKED[slot] = _PARKED[slot], None
+            _drained = n + 1
+            if item is not None:
+                _emit(*item)
+        if _raised_by:
+            try:
+                _setrecursionlimit(_getrecursionlimit() - _raised_by)
+                _raised_by = 0
+            except (RecursionError, ValueError):
+                _PENDING[0] = 1  # still too deep here: the next record tries again
+    finally:
+        _catch_up_lock.release()
+
+
+drain_parked = catch_up
 
 
 def lost_at_recursion_limit() -> int:
-    """How many records could not be processed even with `HEADROOM` more frames."""
-    return len(_lost_at_limit)
+    """Records parked at the recursion limit and overwritten before they could be processed."""
+    return _lost_at_limit
 
 
 find_caller = _callsite.find_caller

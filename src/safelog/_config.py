@@ -25,8 +25,10 @@ import structlog
 from . import (
     _callsite,
     _children,
+    _context,
     _dev,
     _hooks,
+    _integration,
     _lifecycle,
     _metrics,
     _options,
@@ -40,13 +42,14 @@ from ._chain import (
     StructlogFactory,
     build_fallback,
     build_state,
+    drain_parked,
     infrastructure_metadata,
     lost_at_recursion_limit,
 )
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind
-from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers
+from .stdlib import SafelogHandler, bypassing_handlers, describe_handlers, handler_entries
 
 
 __all__ = [
@@ -73,13 +76,15 @@ class SinkFactory(Protocol):
     sinks, so a sink can say it lost records without writing to itself.
     """
 
-    def create_sink(self, metadata: Mapping[str, Any], *, report: Callable[[str], None]) -> Sink: ...
+    def create_sink(
+        self, metadata: Mapping[str, Any], *, report: Callable[[str], None]
+    ) -> Sink: ...
 
 
 # -- configure ---------------------------------------------------------------
 
 
-def configure(  # noqa: PLR0913 -- the documented keyword options
+def configure(
     *,
     service: str | None = None,
     fields: Mapping[str, Kind] | FieldPolicy | None = None,
@@ -144,7 +149,14 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
     with *pyproject* (``True`` to search from the current directory, or a
     path) the fields and plain options from ``[tool.safelog]``. Precedence:
     explicit argument, then environment, then the file, then the default
-    (``foreign_handlers="error"``, ``shutdown_timeout=5``).
+    (``foreign_handlers="detach"``, ``shutdown_timeout=5``).
+
+    *foreign_handlers*: stdlib handlers on other loggers (uvicorn's,
+    gunicorn's, Django's, Celery's) would see records before the chain. By
+    default (``"detach"``) they are taken off until `shutdown` and their
+    loggers propagate to the chain; one ``stdlib_handlers_taken_over``
+    record names them (handler class and logger, names of code only).
+    ``"error"`` is the strict mode: refuse to start and name them.
 
     Raises:
         ConfigurationError: an option is wrong, or safelog is already
@@ -161,7 +173,8 @@ def configure(  # noqa: PLR0913 -- the documented keyword options
             raise ConfigurationError(msg)
         extra = _check_sinks(sinks)
         _check_factory(cloudwatch)
-        if type(handle_sigterm) is not bool:
+        sigterm_flag: object = handle_sigterm  # typed bool, but callers may pass anything
+        if type(sigterm_flag) is not bool:
             msg = "handle_sigterm: must be True or False"
             raise ConfigurationError(msg)
         opts = _options.resolve(**{k: v for k, v in args.items() if k in _RESOLVED})
@@ -254,9 +267,16 @@ def _make_sinks(
     if cloudwatch is not None:
         made: list[Sink] = []
 
+        alone = console is None and not extra
+
         def report(line: str) -> None:
-            # A sink's own loss record goes to the *other* sinks.
-            if holder and made:
+            # A sink's own loss record goes to the *other* sinks; with none,
+            # to stderr: a loss is never silent.
+            if alone:
+                with contextlib.suppress(Exception):
+                    sys.stderr.write(line + "\n")
+                    sys.stderr.flush()
+            elif holder and made:
                 holder[0].emit_except(made[0], line)
 
         made.append(_create_sink(cloudwatch, dict(metadata), report))
@@ -317,10 +337,14 @@ def _build_and_install(
     )
     give_dispatcher(state.chain.dispatcher)
     state.shutdown_timeout = opts.shutdown_timeout
+    taken_over: list[str] = []
     if opts.capture_stdlib:
         handler = SafelogHandler(state.chain, opts.level)
         try:
             state.saved = _take_over_logging(handler, opts.level, opts.foreign_handlers)
+            taken_over = handler_entries(
+                [(lg, h) for lg, hs, _ in state.saved.detached for h in hs]
+            )
         except ConfigurationError:
             state.chain.dispatcher.close(0.1)
             raise
@@ -341,6 +365,20 @@ def _build_and_install(
         state.on_shutdown.append(_stdio.install(state.chain))
     _state.install(state)
     _lifecycle.on_configure(opts.shutdown_timeout)
+    if taken_over:
+        _report_taken_over(taken_over)
+
+
+def _report_taken_over(handlers: list[str]) -> None:
+    # One record, so an operator sees which handlers no longer write on
+    # their own. The list holds names of code only (describe_handlers).
+    _integration.emit_trusted(
+        "safelog",
+        "info",
+        "stdlib_handlers_taken_over",
+        sys._getframe(),
+        {"handlers_taken_over": handlers},
+    )
 
 
 def _take_over_logging(
@@ -412,6 +450,7 @@ def shutdown(timeout: float | None = None) -> None:
         budget = state.shutdown_timeout if timeout is None else timeout
         deadline = time.monotonic() + max(budget, 0.0)
         steps: list[Callable[[], object]] = [
+            drain_parked,
             # Flush first: the handlers and hooks are still in place meanwhile.
             lambda: state.chain.dispatcher.flush(budget),
             _state.retire,
@@ -523,7 +562,27 @@ class _LazyLogger:
         self._initial = initial
         self._generation = -1
         self._bound: SafeBoundLogger | None = None
+        # Resolved on first use (bind() per request stays cheap); `_state`
+        # refreshes every live one at each configure/shutdown.
         _state.register_proxy(self)
+
+    def refresh(self) -> None:
+        """
+        Cache the level methods of the current configuration on the instance
+        (`_state` calls this at each configure/shutdown). A cached method is
+        a plain instance attribute: calling it takes no Python frame beyond
+        the method's own, which matters at the recursion limit.
+        """
+        self.__dict__.clear()
+        try:
+            bound = self._resolve()
+            generation = self._generation
+            for name in _CACHED_METHODS:
+                self.__dict__[name] = getattr(bound, name)
+            if generation != _state.generation():
+                self.__dict__.clear()
+        except Exception:  # noqa: BLE001 -- __getattr__ resolves on first use instead
+            self.__dict__.clear()
 
     def _resolve(self) -> SafeBoundLogger:
         state = _current_or_fallback()
@@ -584,7 +643,11 @@ def get_logger(name: str | None = None, **initial_values: Any) -> BoundLogger:
     *name* is usually ``__name__``; *initial_values* are bound context and go
     through the field policy like any other value.
     """
-    return cast("BoundLogger", _LazyLogger(name, dict(initial_values)))
+    logger = _LazyLogger(name, dict(initial_values))
+    # Usually once per module: resolve now, so that even its first call
+    # needs no __getattr__ frame (the recursion limit). bind() stays lazy.
+    logger.refresh()
+    return cast("BoundLogger", logger)
 
 
 # -- self_check / stats ------------------------------------------------------
@@ -598,6 +661,8 @@ class Problem(str):
     ``code`` (stable, for alerting: ``"handler-bypass"``...) and ``name``
     (what it concerns, a name of code such as ``"sys.excepthook"``, or "").
     """
+
+    __slots__ = ("code", "name")
 
     code: str
     name: str
@@ -658,7 +723,22 @@ def self_check(*, reinstall_hooks: bool = False) -> list[Problem]:
             )
         )
     problems.extend(_hook_problems(reinstall_hooks))
+    problems.extend(_sink_problems(state))
     return problems
+
+
+def _sink_problems(state: _state.State) -> list[Problem]:
+    """What sinks report through their optional ``problems()`` (code, name, message)."""
+    out: list[Problem] = []
+    for sink in state.chain.dispatcher.sinks:
+        report = getattr(sink, "problems", None)
+        if not callable(report):
+            continue
+        try:
+            out.extend(Problem(code, message, name) for code, name, message in report())
+        except Exception:  # noqa: BLE001, S112 -- a sink's report never breaks self_check
+            continue
+    return out
 
 
 def _structlog_replaced(state: _state.State) -> bool:
@@ -708,6 +788,8 @@ def stats() -> dict[str, int]:
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
+    # Incoming request ids replaced and trace headers dropped (integrations).
+    out.update(_context.counters.as_dict())
     for stage in state.chain.processors:
         # Present only when metrics, buffering or sampling are on.
         if isinstance(stage, (_metrics.MetricEmbedder, _scope.ScopeRouter)):

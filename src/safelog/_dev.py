@@ -34,6 +34,7 @@ from typing import IO, Any
 import orjson
 
 from . import _callsite
+from ._sinks import ConsoleSink
 from .policy import Kind
 from .processors import MARKER_EVENT, CallOrigin, StdlibOrigin
 
@@ -147,6 +148,14 @@ class DevNotes:
 
     drops: tuple[Drop, ...] = ()
     exception: str | None = None
+    #: Which record these notes belong to (see `record_key`): a record held
+    #: back and written later (buffering) must not show another's notes.
+    key: tuple[Any, ...] = ()
+
+
+def record_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What identifies one record between the chain and the dev console."""
+    return tuple(record.get(k) for k in ("timestamp", "level", "event", "function", "line"))
 
 
 class _Pending(threading.local):
@@ -209,7 +218,7 @@ def explain(
                 drops.append(Drop(key, DropReason.WRONG_KIND, f"not a valid {kind.kind_name}"))
             continue
         drops.append(Drop(_shown_name(key, frame, filename), DropReason.UNDECLARED))
-    return DevNotes(tuple(drops), _exception_text(raw.get("exc_info")))
+    return DevNotes(tuple(drops), _exception_text(raw.get("exc_info")), record_key(record))
 
 
 def _origin_frame(origin: Any) -> tuple[Any, str | None]:
@@ -311,46 +320,39 @@ def _use_colour(stream: Any) -> bool:
         return False
 
 
-class DevConsoleSink:
+class DevConsoleSink(ConsoleSink):
     """
     The console, for a developer's terminal: one readable record per call
     (time, level, event, fields, call site), the drops by name and reason,
     and exceptions as a traceback of names and lines with their message.
+    Writing is `ConsoleSink`'s (re-entrant, fork- and stdio-guard-aware);
+    only the text differs.
     """
 
-    __slots__ = ("_colour", "_lock", "_stream", "errors")
+    __slots__ = ("_colour",)
 
     def __init__(self, stream: IO[str] | None = None, *, colour: bool | None = None) -> None:
-        self._stream = stream
+        super().__init__(stream)
         self._colour = colour
-        self._lock = threading.Lock()
-        self.errors = 0
 
     def write(self, line: str) -> None:
-        notes = _pending.notes
-        _pending.notes = None
-        stream = self._stream if self._stream is not None else sys.stderr
         try:
-            colour = self._colour if self._colour is not None else _use_colour(stream)
-            text = render(orjson.loads(line), notes, colour=colour)
+            colour = self._colour
+            if colour is None:
+                colour = _use_colour(self._stream if self._stream is not None else sys.stderr)
+            record = orjson.loads(line)
+            # The notes of the record being written were left on this thread,
+            # unless this record was held back and is written later (buffering):
+            # then they belong to another record, which is written after it.
+            notes = _pending.notes
+            if notes is not None and notes.key == record_key(record):
+                _pending.notes = None
+            else:
+                notes = None
+            text = render(record, notes, colour=colour)
         except Exception:  # noqa: BLE001 -- never raise into the caller; show the line as is
             text = line
-        with self._lock:
-            try:
-                stream.write(text + "\n")
-                stream.flush()
-            except Exception:  # noqa: BLE001 -- a closed or broken stream
-                self.errors += 1
-
-    def flush(self, timeout: float | None = None) -> None:
-        stream = self._stream if self._stream is not None else sys.stderr
-        try:
-            stream.flush()
-        except Exception:  # noqa: BLE001
-            self.errors += 1
-
-    def close(self, timeout: float | None = None) -> None:
-        self.flush(timeout)
+        super().write(text)
 
 
 def render(record: Mapping[str, Any], notes: DevNotes | None, *, colour: bool) -> str:

@@ -32,7 +32,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import _callsite, processors
 from ._chain import current_chain
-from ._names import MARKER_NAME, checked_module_name, function_name_of, module_name_of
+from ._names import (
+    MARKER_NAME,
+    checked_module_name,
+    function_name_of,
+    module_name_of,
+    qualified_type_name,
+)
 from .errors import ConfigurationError
 from .processors import MARKER_EVENT, StdlibOrigin
 from .tracebacks import WarningSite
@@ -98,6 +104,15 @@ def _emit(
     chain = current_chain()
     if levelno < chain.min_level or frame is None:
         return
+    if sys.is_finalizing():
+        # Modules are leaving sys.modules: parts of the chain that import
+        # lazily cannot run. The report keeps the event and the type only.
+        chain.dispatcher.emit(
+            chain.constant_line(
+                logging.getLevelName(levelno).lower(), event, _finalizing_type(exc_info)
+            )
+        )
+        return
     code = frame.f_code
     record = logging.LogRecord(
         logger_name,
@@ -115,6 +130,16 @@ def _emit(
     if exc_info is not None:
         event_dict["exc_info"] = exc_info
     chain.run(StdlibOrigin(record, frame), level, event_dict)
+
+
+def _finalizing_type(exc_info: object) -> str | None:
+    exc_type = exc_info[0] if type(exc_info) is tuple and exc_info else None
+    if not isinstance(exc_type, type):
+        return None
+    try:
+        return qualified_type_name(exc_type)
+    except Exception:  # noqa: BLE001 -- a lazy import failing at finalization
+        return MARKER_NAME
 
 
 def excepthook(

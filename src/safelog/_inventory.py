@@ -41,7 +41,7 @@ from typing import Any
 
 from . import _options, _pyproject, _state
 from .errors import ConfigurationError
-from .policy import FieldPolicy
+from .policy import FieldPolicy, Kind, metric_unit
 
 
 __all__ = [
@@ -247,7 +247,7 @@ def inventory(
         {
             "name": name,
             "kind": kind.kind_name,
-            "constraints": kind.constraints(),
+            "constraints": {**kind.constraints(), **_metric_marks(kind)},
             "purpose": kind.purpose,
         }
         for name, kind in sorted(policy.kinds.items())
@@ -264,6 +264,17 @@ def inventory(
         "reserved": [{"name": k, "description": v} for k, v in sorted(RESERVED_INPUTS.items())],
         "markers": [{"marker": m, "meaning": d} for m, d in MARKERS],
     }
+
+
+def _metric_marks(kind: Kind) -> dict[str, Any]:
+    # What leaves as a CloudWatch metric or dimension (docs/metrics.md).
+    marks: dict[str, Any] = {}
+    unit = metric_unit(kind)
+    if unit is not None:
+        marks["metric"] = unit
+    if kind.dimension:
+        marks["dimension"] = True
+    return marks
 
 
 def render_json(inv: Mapping[str, Any]) -> str:

@@ -30,6 +30,7 @@ import atexit
 import contextlib
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -58,15 +59,22 @@ _timeout = _DEFAULT_TIMEOUT
 
 
 def _dispatchers() -> list[Any]:
-    found = []
-    for state in (_state.current(), _state.fallback()):
-        if state is not None:
-            found.append(state.chain.dispatcher)
-    return found
+    states = (_state.current(), _state.fallback())
+    return [state.chain.dispatcher for state in states if state is not None]
 
 
 def _sinks() -> list[Any]:
     return [sink for d in _dispatchers() for sink in d.sinks]
+
+
+def _drain_parked() -> None:
+    # Records parked at the recursion limit (see `_chain.drain_parked`);
+    # only if the runtime was loaded at all -- this module stays light.
+    chain = sys.modules.get("safelog._chain")
+    drain = getattr(chain, "drain_parked", None)
+    if callable(drain):
+        with contextlib.suppress(Exception):
+            drain()
 
 
 def _left(deadline: float) -> float:
@@ -83,6 +91,7 @@ def _exit_deadline_now() -> float:
 def flush_at_exit() -> None:
     """First exit step (registered by `configure`): flush, change nothing else."""
     deadline = _exit_deadline_now()
+    _drain_parked()
     for dispatcher in _dispatchers():
         with contextlib.suppress(Exception):
             dispatcher.flush(_left(deadline))
@@ -97,6 +106,7 @@ def close_at_exit() -> None:
     the chain, and a sink that can no longer deliver it counts it.
     """
     deadline = _exit_deadline_now()
+    _drain_parked()
     for dispatcher in _dispatchers():
         with contextlib.suppress(Exception):
             dispatcher.flush(_left(deadline))
@@ -158,7 +168,7 @@ def _open_pipe() -> tuple[int, int]:
     r, w = os.pipe()
     os.set_blocking(w, False)
     for fd in (r, w):
-        os.set_inheritable(fd, False)
+        os.set_inheritable(fd, False)  # noqa: FBT003 -- os's signature
     return r, w
 
 
@@ -193,6 +203,7 @@ def _terminate() -> None:
     """Flush and close within the deadline, then let SIGTERM do what it did before."""
     global _flushed  # noqa: PLW0603
     deadline = time.monotonic() + _timeout
+    _drain_parked()
     for dispatcher in _dispatchers():
         with contextlib.suppress(Exception):
             dispatcher.flush(_left(deadline))

@@ -43,6 +43,7 @@ __all__ = [
     "MetricCounters",
     "MetricEmbedder",
     "check_namespace",
+    "is_dimension_text",
 ]
 
 #: EMF limits (CloudWatch's specification): metric definitions per
@@ -94,6 +95,20 @@ class MetricCounters:
             "metric_values_dropped": self.metrics_dropped,
             "metric_dimensions_dropped": self.dimensions_dropped,
         }
+
+
+def is_dimension_text(kind: object, text: object) -> bool:
+    """
+    Whether *text* is what `MetricEmbedder` writes for a valid value of the
+    dimension *kind* (``"200"``, ``"true"``, an Enum value as a string): for
+    reading stored EMF records back (``safelog audit``).
+    """
+    if type(text) is not str:
+        return False
+    if type(kind) is HttpStatus:
+        return text.isascii() and text.isdigit() and kind.clean(int(text)) == int(text)
+    check = _dimension_check(kind)
+    return check is not None and text in check.values()
 
 
 def _dimension_check(kind: object) -> Mapping[object, str] | None:

@@ -28,7 +28,7 @@ from .errors import ConfigurationError
 from .policy import FieldPolicy, HashKey, make_hash_key
 
 
-__all__ = ["ConsoleChoice", "ForeignHandlers", "Options", "resolve", "resolve_policy"]
+__all__ = ["ConsoleChoice", "ForeignHandlers", "Options", "in_lambda", "resolve", "resolve_policy"]
 
 ForeignHandlers = Literal["error", "detach"]
 #: True (stderr), False (none), "stdout", or a text stream.
@@ -95,6 +95,14 @@ def _name(value: object, option: str) -> str | None:
     return value
 
 
+def in_lambda(environ: Mapping[str, str]) -> bool:
+    """Whether this process runs in AWS Lambda (its runtime's environment says so)."""
+    return bool(environ.get("AWS_LAMBDA_FUNCTION_NAME")) and (
+        bool(environ.get("AWS_LAMBDA_RUNTIME_API"))
+        or environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
+    )
+
+
 def _console(value: object, from_env: bool) -> ConsoleChoice:
     if isinstance(value, str) and from_env:
         raw = value.strip().lower()
@@ -155,11 +163,7 @@ def resolve_policy(fields: object) -> FieldPolicy:
 
 
 def _timeout(value: object) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0 < value <= 300  # noqa: PLR2004 -- five minutes is the documented bound
-    ):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 300:
         msg = "shutdown_timeout: must be a number of seconds from 0 to 300"
         raise ConfigurationError(msg)
     return float(value)
@@ -186,7 +190,7 @@ def _file(pyproject: object) -> tuple[Mapping[str, Any], FieldPolicy | None, str
     return found.options, found.fields, str(found.path)
 
 
-def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
+def resolve(
     *,
     service: str | None = None,
     fields: object = None,
@@ -217,7 +221,9 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     """
     env = os.environ if environ is None else environ
     file_options, file_fields, file_path = _file(pyproject)
-    svc = _name(_first(service, _env(env, "SAFELOG_SERVICE"), file_options.get("service")), "service")
+    svc = _name(
+        _first(service, _env(env, "SAFELOG_SERVICE"), file_options.get("service")), "service"
+    )
     if svc is None:
         msg = "service: required (argument or SAFELOG_SERVICE)"
         raise ConfigurationError(msg)
@@ -240,8 +246,13 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     elif env_console is not None:
         console_choice = _console(env_console, from_env=True)
     else:
-        console_choice = _console(file_options.get("console", True), from_env=False)
-    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "error")
+        # In AWS Lambda the runtime ships stdout to CloudWatch: one JSON
+        # record per line there, by default.
+        default_console: object = "stdout" if in_lambda(env) else True
+        console_choice = _console(file_options.get("console", default_console), from_env=False)
+    # Default: route frameworks' own handlers through the chain (uvicorn,
+    # gunicorn, Django, Celery set theirs up before the app can configure).
+    foreign = _first(foreign_handlers, file_options.get("foreign_handlers"), "detach")
     if foreign not in ("error", "detach"):
         msg = "foreign_handlers: must be 'error' or 'detach'"
         raise ConfigurationError(msg)
@@ -254,7 +265,8 @@ def resolve(  # noqa: PLR0913 -- configure()'s keyword options, one to one
     if any(type(m) is not str or not m for m in skip):
         msg = "skip_modules: must be module names"
         raise ConfigurationError(msg)
-    if type(capture_stdlib) is not bool:
+    flag: object = capture_stdlib  # typed bool, but callers may pass anything
+    if type(flag) is not bool:
         msg = "capture_stdlib: must be True or False"
         raise ConfigurationError(msg)
     dev_on = _dev_option(dev, env, console_choice)

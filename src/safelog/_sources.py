@@ -24,6 +24,7 @@ without limit; clearing a cache only costs a recomputation.
 
 from __future__ import annotations
 
+import os
 import stat
 import sys
 import threading
@@ -53,7 +54,18 @@ STARTED = time.time()
 
 _MAX_CACHE = 4096
 _MAX_FILE_POOLS = 2048
-_lock = threading.Lock()
+# Re-entrant: a signal handler that logs can interrupt this thread inside
+# it; re-created in a forked child (a fork while another thread held it).
+_lock = threading.RLock()
+
+
+def _after_fork_in_child() -> None:
+    global _lock  # noqa: PLW0603
+    _lock = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _trusted_files: dict[str, bool] = {}
 _file_pools: dict[str, frozenset[str]] = {}
 _file_functions: dict[str, frozenset[str]] = {}

@@ -44,8 +44,8 @@ __all__ = [
     "current",
     "current_chain",
     "current_or_fallback",
-    "generation",
     "fallback",
+    "generation",
     "install",
     "intercepting",
     "interceptor",
@@ -160,7 +160,7 @@ def install(state: State) -> None:
 
 def retire() -> State | None:
     """Make no state current and return the one that was (`shutdown`)."""
-    global _current  # noqa: PLW0603 -- this module owns it
+    global _current
     with _lock:
         state, _current = _current, None
     invalidate_proxies()
@@ -206,8 +206,8 @@ _proxies_lock = threading.Lock()
 _prune_at = 64
 
 
-def register_proxy(proxy: object) -> None:
-    """Remember *proxy* so that the next change of configuration clears its cache."""
+def register_proxy(proxy: Any) -> None:
+    """Remember *proxy* (it has ``refresh()``): each change of configuration refreshes it."""
     global _prune_at  # noqa: PLW0603
     ref = weakref.ref(proxy)
     with _proxies_lock:
@@ -218,13 +218,13 @@ def register_proxy(proxy: object) -> None:
 
 
 def invalidate_proxies() -> None:
-    """Clear every live proxy's cached methods."""
+    """Have every live proxy re-cache its methods for the configuration now current."""
     with _proxies_lock:
         refs = list(_proxies)
     for ref in refs:
         proxy = ref()
         if proxy is not None:
-            proxy.__dict__.clear()
+            proxy.refresh()
 
 
 def _after_fork_in_child() -> None:

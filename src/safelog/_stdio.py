@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import sys
 import threading
 
@@ -99,12 +100,24 @@ class Target(Protocol):
 
 
 class _Burst:
-    __slots__ = ("chars", "function", "key", "line", "lines", "module", "stream", "unit", "writes")
+    __slots__ = (
+        "chars",
+        "function",
+        "key",
+        "line",
+        "lines",
+        "module",
+        "pid",
+        "stream",
+        "unit",
+        "writes",
+    )
 
     def __init__(
         self, key: tuple[Any, ...], stream: StreamName, unit: str, frame: FrameType | None
     ) -> None:
         self.key = key
+        self.pid = os.getpid()
         self.stream = stream
         self.unit = unit
         self.chars = 0
@@ -163,6 +176,9 @@ class _Guard:
         where, burst = _writer(frame)
         key = (stream, unit, id(where), where.f_lasti if where is not None else -1)
         pending: _Burst | None = getattr(_local, "pending", None)
+        if pending is not None and pending.pid != os.getpid():
+            # Inherited from the parent at fork: the parent reports it.
+            pending = None
         if pending is not None and pending.key != key:
             _local.pending = None
             self.emit(pending)
@@ -179,7 +195,7 @@ class _Guard:
 
     def flush_pending(self) -> None:
         pending: _Burst | None = getattr(_local, "pending", None)
-        if pending is not None:
+        if pending is not None and pending.pid == os.getpid():
             _local.pending = None
             self.emit(pending)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from . import _callsite, _sources
+from . import _callsite, _context, _sources
 from ._levels import METHOD_TO_LEVEL
 from .policy import Cleaner, FieldPolicy, HashKey
 from .tracebacks import exception_record, stack_record
@@ -117,7 +117,7 @@ class PolicyFilter:
     (``log.info("x", **form_data)``).
     """
 
-    __slots__ = ("_cleaners", "_markers", "_template", "counts")
+    __slots__ = ("_cleaners", "_context_cleaners", "_markers", "_template", "counts")
 
     def __init__(
         self,
@@ -126,11 +126,26 @@ class PolicyFilter:
         metadata: Mapping[str, Any] | None = None,
         counts: DropCounts | None = None,
     ) -> None:
-        cleaners: dict[str, tuple[str, Cleaner | None]] = dict(policy.compile(hash_key))
+        builtin = {name: kind for name, kind in _context.BUILTIN_FIELDS.items() if kind is not None}
+        cleaners: dict[str, tuple[str, Cleaner | None]] = {
+            # Built-in request fields need no declaration; a declaration of
+            # the same name takes precedence.
+            name: (name, kind.compile(hash_key))
+            for name, kind in builtin.items()
+        }
+        declared = policy.compile(hash_key)
+        cleaners.update(declared)
+        # Request context values were validated when bound; a declaration of
+        # the same name narrows them further.
+        self._context_cleaners: dict[str, Cleaner] = {
+            name: entry[1] for name, entry in declared.items() if name in _context.BUILTIN_FIELDS
+        }
         #: Drops by reason; shared with `EventGuard` (non-constant events).
         self.counts = counts if counts is not None else DropCounts()
         # Every kind's marker: a value cleaned into one was rejected.
-        self._markers = frozenset(kind.marker for kind in policy.kinds.values())
+        self._markers = frozenset(
+            kind.marker for kind in (*policy.kinds.values(), *builtin.values())
+        )
         # Carried keys share the table (cleaner None): one lookup per key.
         # They are reserved, so no declared field can collide with them.
         cleaners.update({k: (k, None) for k in _CARRIED})
@@ -180,7 +195,8 @@ class PolicyFilter:
                     dropped += 1
                 continue
             name, clean = entry
-            if clean is None:
+            if clean is None or value is None:
+                # None carries no content: a declared field's None is JSON null.
                 out[name] = value
                 continue
             try:
@@ -190,12 +206,38 @@ class PolicyFilter:
             out[name] = cleaned
             if type(cleaned) is str and cleaned in markers:
                 self.counts.wrong_kind += 1
+        ctx = _current_request()
+        if ctx is not None:
+            # They win over call arguments of the same name: a record
+            # carries its own request's id only.
+            cache = ctx.cache
+            out.update(
+                cache[1] if cache is not None and cache[0] is self else self._clean_context(ctx)
+            )
         if dropped or positional:
             out["dropped"] = dropped + positional
             counts = self.counts
             counts.undeclared += dropped
             counts.positional += positional
         return out
+
+    def _clean_context(self, ctx: _context.RequestContext) -> dict[str, Any]:
+        cleaners = self._context_cleaners
+        cleaned: dict[str, Any] = {}
+        for name, value in ctx.fields.items():
+            clean = cleaners.get(name)
+            if clean is None or value is None:
+                cleaned[name] = value
+                continue
+            try:
+                cleaned[name] = clean(value)
+            except Exception:  # noqa: BLE001 -- a kind must never raise into the caller
+                cleaned[name] = MARKER_UNRENDERABLE
+        ctx.cache = (self, cleaned)
+        return cleaned
+
+
+_current_request = _context.current
 
 
 class EventGuard:
@@ -255,7 +297,10 @@ class EventGuard:
         ):
             frame = None
         pathname = record.pathname if type(record.pathname) is str else None
-        checked = event_dict["event"] = _checked_event(event_dict.get("event"), frame, pathname)
+        checked = _checked_event(event_dict.get("event"), frame, pathname)
+        if checked is MARKER_EVENT and frame is not None:
+            checked = _outer_literal(event_dict.get("event"), frame)
+        event_dict["event"] = checked
         if checked is MARKER_EVENT:
             self.counts.non_constant_event += 1
         function = record.funcName if type(record.funcName) is str else None
@@ -315,6 +360,43 @@ def _checked_event(event: object, frame: FrameType | None, filename: str | None)
             and _callsite.is_module_literal(value, type(event).__module__)
         ):
             return value
+    return MARKER_EVENT
+
+
+#: Framework templates assembled at runtime from constants only (so no
+#: frame holds them as a literal), written out here: uvicorn's start line,
+#: gunicorn's report of a worker killed by SIGKILL.
+_ASSEMBLED_TEMPLATES = frozenset(
+    {
+        "Uvicorn running on %s://%s:%d (Press CTRL+C to quit)",
+        "Uvicorn running on %s://[%s]:%d (Press CTRL+C to quit)",
+        "Worker (pid:%s) was sent %s! Perhaps out of memory?",
+    }
+)
+#: How many frames above a stdlib call site may hold its template.
+_TEMPLATE_DEPTH = 6
+
+
+def _outer_literal(event: object, frame: FrameType) -> str:
+    """
+    The template of a framework's logging helper: ``werkzeug._internal._log``,
+    ``gunicorn.glogging.Logger.info``, Django's ``log_message`` receive their
+    template in a variable, written as a literal a few frames up (werkzeug's
+    ``log_request``, gunicorn's arbiter, ``http.server``). A string equal to
+    a literal of code on the calling stack is a constant of that code, not
+    data; only the template passes, never the ``%``-args.
+    """
+    if type(event) is not str or len(event) > _MAX_EVENT_LEN:
+        return MARKER_EVENT
+    if event in _ASSEMBLED_TEMPLATES:
+        return event
+    f = frame.f_back
+    for _ in range(_TEMPLATE_DEPTH):
+        if f is None:
+            break
+        if _callsite.is_code_literal(event, f):
+            return event
+        f = f.f_back
     return MARKER_EVENT
 
 

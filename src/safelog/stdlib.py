@@ -11,16 +11,18 @@ the same chain as structlog calls. From a record only this may pass:
 - the level;
 - the message *template*, if it is a string literal of the calling code.
 
-``%``-args, ``extra=`` values and non-string ``msg`` objects never pass; they
-are counted in ``dropped``. So turning the root logger to DEBUG during an
-incident shows botocore's templates, never the request bodies and tokens
-its arguments carry.
+``%``-args and non-string ``msg`` objects never pass; they are counted in
+``dropped``. ``extra=`` fields go through the field policy like keyword
+arguments of a structlog call: declared and valid, kept; otherwise counted.
+So turning the root logger to DEBUG during an incident shows botocore's
+templates, never the request bodies and tokens its arguments carry.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import threading
 
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from . import _callsite
 from ._chain import HEADROOM, current_chain
 from ._sinks import internal_threads
+from .policy import RESERVED_KEYS
 from .processors import StdlibOrigin
 
 
@@ -38,7 +41,13 @@ if TYPE_CHECKING:
     from ._chain import Chain
 
 
-__all__ = ["SafelogHandler", "bypassing_handlers", "describe_handlers", "record_to_event_dict"]
+__all__ = [
+    "SafelogHandler",
+    "bypassing_handlers",
+    "describe_handlers",
+    "handler_entries",
+    "record_to_event_dict",
+]
 
 # Attributes every LogRecord has; anything else on a record came from
 # ``extra=`` (or a filter) and is untrusted.
@@ -62,9 +71,16 @@ def record_to_event_dict(record: logging.LogRecord) -> dict[str, Any]:
             dropped = tuple(args)
         else:
             dropped = (args,)
-    extras = [k for k in record.__dict__ if k not in _RECORD_ATTRS]
-    if extras:
-        dropped = (*dropped, *extras)
+    for key, value in record.__dict__.items():
+        if key in _RECORD_ATTRS:
+            continue
+        if type(key) is str and key not in RESERVED_KEYS:
+            # An ``extra=`` field: the policy decides, as for a keyword
+            # argument (declared and valid: kept; undeclared: counted).
+            event_dict[key] = value
+        else:
+            # A reserved name must not pose as the event or an exception.
+            dropped = (*dropped, key)
     if dropped:
         # Counted as dropped by PolicyFilter, never emitted.
         event_dict["positional_args"] = dropped
@@ -157,13 +173,37 @@ UNNAMED_LOGGER_HINT = (
     "that have handlers with: [n for n, lg in logging.root.manager.loggerDict.items() "
     "if getattr(lg, 'handlers', None)]"
 )
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_MAX_MODULES_SEARCHED = 400
+
+
+def _literal_of_its_package(name: str) -> bool:
+    """
+    A literal in the source of a loaded module of the package the name
+    starts with (``"uvicorn.access"`` is written in uvicorn's config module,
+    though a stdlib ``StreamHandler`` is attached to it).
+    """
+    if _DOTTED.match(name) is None:
+        return False
+    top = name.partition(".")[0]
+    candidates = [m for m in list(sys.modules) if m == top or m.startswith(top + ".")]
+    return any(_callsite.is_module_literal(name, m) for m in candidates[:_MAX_MODULES_SEARCHED])
 
 
 def describe_handlers(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> str:
     """``module.Class on logger`` for each pair: names of code only."""
+    text = ", ".join(handler_entries(pairs))
+    if f" on {UNNAMED_LOGGER}" in text:
+        text += f" ({UNNAMED_LOGGER_HINT})"
+    return text
+
+
+def handler_entries(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -> list[str]:
+    """Sorted ``module.Class on logger`` entries, names of code only (no hint)."""
     # Logger names can be built at runtime. A name is shown if it is a loaded
     # module's, or a string literal of the module that defines the handler's
-    # class (a library attaching its handler to its own named logger).
+    # class (a library attaching its handler to its own named logger), or of
+    # a loaded module of the package the name starts with.
     parts = []
     for lg, h in pairs:
         module = type(h).__module__
@@ -176,10 +216,8 @@ def describe_handlers(pairs: Iterable[tuple[logging.Logger, logging.Handler]]) -
                 or name == "root"
                 or _callsite.is_module_literal(name, module)
                 or _callsite.is_module_literal(name, "__main__")
+                or _literal_of_its_package(name)
             )
         )
         parts.append(f"{module}.{type(h).__qualname__} on {name if shown else UNNAMED_LOGGER}")
-    text = ", ".join(sorted(set(parts)))
-    if f" on {UNNAMED_LOGGER}" in text:
-        text += f" ({UNNAMED_LOGGER_HINT})"
-    return text
+    return sorted(set(parts))

@@ -22,7 +22,7 @@ class ExportError(Exception):
 
 def start_export(export, user, page_count):
     logger.info(EXPORT_STARTED)  # ok
-    logger.info("export.started", extra={"request_id": export.request_id})  # expect: SL302
+    logger.info("export.started", extra={"request_id": export.request_id})  # declared: passes the policy
     logger.info(PICKED)  # ok
     logger.debug("pages to export: %d", page_count)  # ok
     logger.info(f"export {export.id} started by {user.email}")  # expect: SL101
@@ -30,11 +30,11 @@ def start_export(export, user, page_count):
     logger.info("export {} started".format(export.id))  # expect: SL103
     logger.info("export started for " + user.name)  # expect: SL104
     logger.info(", ".join(export.titles))  # expect: SL104
-    audit.info("export.audit", extra={"user_id": user.id, "tenant": user.tenant})  # expect: SL302, SL302
+    audit.info("export.audit", extra={"user_id": user.id, "tenant": user.tenant})  # declared: passes the policy
     audit.info("export.audit", extra={"email": user.email})  # expect: SL302
     audit.info("export.audit", extra=export.metadata)  # expect: SL208
     audit.info("export.audit", extra={**export.metadata})  # expect: SL208
-    audit.warning("export.audit", extra=dict(page_count=page_count))  # expect: SL302
+    audit.warning("export.audit", extra=dict(page_count=page_count))  # declared: passes the policy
     audit.warning("export.audit", extra=dict(title=export.title))  # expect: SL302
     lg.info("export.queued")  # ok
     lg.info(f"queued {export.title}")  # expect: SL101
@@ -72,11 +72,11 @@ def run_export(export):
         logger.error(traceback.format_exc())  # expect: SL105
         logger.error("export.failed", extra={"error": str(e)})  # expect: SL302, SL201
     except OSError as err:
-        logger.error("export.io_error", extra={"attempt": export.attempt})  # expect: SL302
+        logger.error("export.io_error", extra={"attempt": export.attempt})  # declared: passes the policy
         logger.error("export.io_error: %s", err.strerror)  # expect: SL108
         logger.error("export.io_error: %s", vars(err))  # expect: SL108
         logger.error("export io error %s", export.__dict__)  # expect: SL108
-    logger.info(EXPORT_DONE, extra={"page_count": export.page_count})  # expect: SL302
+    logger.info(EXPORT_DONE, extra={"page_count": export.page_count})  # declared: passes the policy
 
 
 def report(export, level):

@@ -24,7 +24,7 @@ def update_page(page_id):
     log.info("page.update", status=request.get_data())  # expect: SL207
     app.logger.info("page.update.flask")  # ok
     app.logger.info("page update %s" % page_id)  # expect: SL102
-    app.logger.warning("page.update.flask", extra={"route": "/pages/{page_id}"})  # expect: SL302
+    app.logger.warning("page.update.flask", extra={"route": "/pages/{page_id}"})  # declared: passes the policy
     return {"ok": True}
 
 

@@ -24,8 +24,9 @@ from typing import Any
 from safelog.policy import FieldPolicy
 
 from ._dataprotection import data_protection_policy
+from ._insights import InsightsUnavailable, insights_group
 from ._output import FORMATTERS, format_json, format_markdown, format_sarif, format_text
-from ._report import AuditReport, Finding, Window, stream_label
+from ._report import AuditReport, Finding, Window, policy_digest, stream_label
 from ._rules import RULES, RecordChecker, Rule
 from ._scan import AuditError, Checkpoint, ScanOptions, scan_group
 
@@ -47,6 +48,7 @@ __all__ = [
     "format_markdown",
     "format_sarif",
     "format_text",
+    "policy_digest",
     "stream_label",
 ]
 
@@ -72,9 +74,6 @@ def audit_group(
     *engine*: ``"insights"``, ``"scan"`` or ``"auto"`` (Insights, and the
     scan if Insights is not available at this endpoint).
     """
-    from ._cli import policy_digest
-    from ._insights import InsightsUnavailable, insights_group
-
     if engine not in ("auto", "insights", "scan"):
         msg = "engine must be 'auto', 'insights' or 'scan'"
         raise ValueError(msg)
@@ -91,18 +90,32 @@ def audit_group(
             events_checked=events is not None,
         )
 
+    tried: AuditReport | None = None
     if engine in ("auto", "insights"):
-        report = new_report("insights")
+        tried = new_report("insights")
         try:
-            insights_group(client, group, window, checker, report, opts=opts, progress=progress)
+            insights_group(
+                client,
+                group,
+                window,
+                checker,
+                tried,
+                opts=opts,
+                checkpoint=checkpoint,
+                progress=progress,
+            )
         except InsightsUnavailable:
             if engine == "insights":
                 raise AuditError(
                     "Logs Insights is not available at this endpoint; use --engine scan"
                 ) from None
         else:
-            return report
+            return tried
     report = new_report("scan")
+    if tried is not None:
+        # The calls of the attempt count: the report says what was asked.
+        report.calls.update(tried.calls)
+        report.elapsed = tried.elapsed
     scan_group(
         client, group, window, checker, report, opts=opts, checkpoint=checkpoint, progress=progress
     )

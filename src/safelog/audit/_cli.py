@@ -23,11 +23,14 @@ from typing import Any, TextIO
 
 from safelog.policy import ConfigurationError, FieldPolicy
 
-from ._report import AuditReport, Window
-from ._scan import AuditError, Checkpoint, ScanOptions
+from . import audit_group
+from ._dataprotection import data_protection_policy
+from ._output import FORMATTERS
+from ._report import AuditReport, Window, policy_digest
+from ._scan import AuditError, Checkpoint, ScanOptions, translate
 
 
-__all__ = ["add_arguments", "make_client", "parse_age", "parse_time", "policy_digest", "run"]
+__all__ = ["add_arguments", "make_client", "parse_age", "parse_time", "run"]
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -60,14 +63,6 @@ def parse_age(text: str) -> int:
     if m is None:
         raise ValueError(text)
     return int(m.group(1)) * _UNIT_S[m.group(2)] * 1000
-
-
-def policy_digest(policy: FieldPolicy) -> str:
-    """A SHA-256 of the policy's fields, kinds and constraints: names the policy audited against."""
-    data = [
-        [name, kind.kind_name, kind.constraints()] for name, kind in sorted(policy.kinds.items())
-    ]
-    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -115,7 +110,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--endpoint-url", metavar="URL", help="CloudWatch Logs endpoint (also AWS_ENDPOINT_URL)"
     )
     parser.add_argument("--region", metavar="REGION", help="AWS region")
-    parser.add_argument("--workers", type=int, default=4, help="streams read at once (default: 4)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=4,
+        help="read sequences in flight, each over a slice and up to 100 streams (default: 4)",
+    )
     parser.add_argument(
         "--slice",
         default="1h",
@@ -209,8 +209,6 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``safelog audit``; returns the exit code."""
-    from . import audit_group
-
     now_ms = int(time.time() * 1000)
     try:
         start = parse_time(args.since, now_ms)
@@ -272,24 +270,18 @@ def run(args: argparse.Namespace) -> int:
     except AuditError as exc:
         return _fail(str(exc))
     except Exception as exc:  # noqa: BLE001 -- e.g. botocore setup; never a traceback
-        from ._scan import translate
-
         return _fail(str(translate(exc)))
     finally:
         if progress is not None:
             progress.close()
     if report.scanned == 0:
         return _fail("no records in the window: nothing was audited (check --since/--until)")
-    from ._output import FORMATTERS
-
     text = FORMATTERS[args.format](report)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
     if args.data_protection_policy:
-        from ._dataprotection import data_protection_policy
-
         doc = data_protection_policy(policy, group=args.group)
         Path(args.data_protection_policy).write_text(
             json.dumps(doc, indent=2) + "\n", encoding="utf-8"

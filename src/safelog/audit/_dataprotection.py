@@ -16,6 +16,8 @@ from typing import Any
 
 from safelog.policy import FieldPolicy
 
+from ._report import policy_digest
+
 
 __all__ = ["MANAGED_IDENTIFIERS", "data_protection_policy"]
 
@@ -42,8 +44,6 @@ def data_protection_policy(
     identifiers in *group*. Audit findings go to *findings_log_group* if
     given (it must exist), else nowhere but CloudWatch's metrics.
     """
-    from ._cli import policy_digest
-
     identifiers = [_ARN + name for name in MANAGED_IDENTIFIERS]
     destination: dict[str, Any] = {}
     if findings_log_group is not None:

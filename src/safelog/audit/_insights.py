@@ -1,18 +1,20 @@
 """
 The Logs Insights engine: CloudWatch selects the candidates, we judge them.
 
-For each slice of the window two queries run server-side:
+For each slice of the window, queries run server-side:
 
-1. ``stats count(*) by event``: the distinct events, judged here by the
-   same event rules as the scan (so a long list of the code's events never
-   has to fit in a query);
+1. two ``stats count(*) by ...`` queries: the distinct events and names of
+   code (level, logger, module, function), and the distinct infrastructure
+   values (service, environment, host), judged here by the same rules as
+   the scan (so a long list of the code's events never has to fit in a
+   query);
 2. a ``filter`` that selects every record that *could* break a rule: not an
    object, a key outside the allowed set (a regex for the complement of a
    finite set), a declared field whose value is outside its kind's shape, a
-   value shaped like content, a nested structure (error, stack, EMF), or one
-   of the events found bad in step 1. The filter is a superset: every
-   record it returns is judged locally by `RecordChecker`, so it may return
-   too much, never too little.
+   value shaped like content, a nested structure (error, stack, EMF), a
+   built-in key of the wrong type or shape, or one of the values found bad
+   in step 1. The filter is a superset: every record it returns is judged
+   locally by `RecordChecker`, so it may return too much, never too little.
 
 A query that hits the 10,000-row limit is split in two halves of its slice.
 Records scanned are Insights' own ``recordsScanned`` statistics.
@@ -24,14 +26,14 @@ import json
 import re
 import time
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from safelog.policy import Bool, Duration, Enum, Float, Hashed, Id, Int, Kind, Uuid
 
 from ._report import AuditReport, CallCounter, Finding, Window
-from ._rules import BUILTIN_KEYS, RecordChecker
-from ._scan import AuditError, ScanOptions, _error_code, call_api, translate
+from ._rules import BUILTIN_JUDGES, BUILTIN_KEYS, RecordChecker
+from ._scan import AuditError, Checkpoint, ScanOptions, call_api, error_code, translate
 
 
 __all__ = [
@@ -45,7 +47,29 @@ __all__ = [
 MAX_ROWS = 10_000
 _MAX_QUERY = 9_000  # Insights accepts 10,000 characters; room for the rest
 _POLL = 0.5
-_EVENTS_QUERY = "stats count(*) as n by event | limit 10000"
+# Keys whose distinct values are few (names of code, infrastructure): the
+# values are listed server-side and judged here, by the same judges as the
+# scan. Two queries, so that the combinations stay few.
+_STATS_KEYS: tuple[tuple[str, ...], ...] = (
+    ("event", "level", "logger", "module", "function"),
+    ("service", "environment", "host", "safelog_error"),
+)
+_STATS_QUERIES = tuple(
+    f"stats count(*) as n by {', '.join(keys)} | limit 10000" for keys in _STATS_KEYS
+)
+# Built-in keys a stats row cannot judge by type (Insights returns strings):
+# any non-string value is selected by regex.
+_STRING_KEYS = (
+    "event",
+    "level",
+    "logger",
+    "module",
+    "function",
+    "service",
+    "environment",
+    "safelog_error",
+    "timestamp",
+)
 
 
 class InsightsUnavailable(Exception):  # noqa: N818 -- a condition, not a failure
@@ -105,6 +129,34 @@ _CONTENT = [
     r"[0-9][0-9 \-]{11,}[0-9]",  # card-number-like run of digits
     r"[A-Za-z0-9+/_=\-]{24,}",  # long token
 ]
+
+
+def _positional_not(classes: list[str]) -> str:
+    # Strings whose character at some position is outside that position's
+    # class: the complement of a fixed-shape prefix.
+    alts = []
+    for i, c in enumerate(classes):
+        alts.append(f'[^"]{{{i}}}[^"{c}]')
+    return "|".join(alts)
+
+
+_DIGIT = "0-9"
+_TIMESTAMP_NOT = (
+    _positional_not(
+        [_DIGIT] * 4
+        + ["\\-"]
+        + [_DIGIT] * 2
+        + ["\\-"]
+        + [_DIGIT] * 2
+        + ["T"]
+        + [_DIGIT] * 2
+        + [":"]
+        + [_DIGIT] * 2
+        + [":"]
+        + [_DIGIT] * 2
+    )
+    + '|[^"]{19}[^"]*[^0-9.:+Z"\\-]'
+)
 
 
 def _field_filter(name: str, kind: Kind) -> tuple[list[str], list[str]]:
@@ -176,6 +228,14 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
         # Nested structures and loss reports (keys of their own): judged here.
         r'"(?:error|stack|_aws|cloudwatch_[^"]*)"\s*:',
         r"\\",  # any escape: the regexes above read unescaped text
+        # Built-in keys holding something safelog never writes there. The
+        # names of code and infrastructure are judged from the stats rows;
+        # here, what a stats row cannot show (types) and the keys with too
+        # many distinct values to list (time, numbers).
+        '"(?:' + "|".join(_STRING_KEYS) + ')"\\s*:\\s*[^\\s"]',
+        '"host"\\s*:\\s*[^\\s"n]',
+        '"(?:pid|dropped|safelog_cut|line)"\\s*:\\s*(?:[^\\s\\-0-9n]|-?[0-9]+[.eE])',
+        '"timestamp"\\s*:\\s*"(?:[^"]{0,18}"|' + _TIMESTAMP_NOT + ")",
         *_CONTENT,
     ]
     conds: list[str] = []
@@ -186,7 +246,9 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
     return regexes, conds
 
 
-def candidate_filter(checker: RecordChecker, bad_events: Iterable[str] = ()) -> list[str]:
+def candidate_filter(
+    checker: RecordChecker, bad_values: Mapping[str, Iterable[str]] | None = None
+) -> list[str]:
     """
     The ``filter`` clauses (each under the query length limit) whose union
     selects every record that could break a rule.
@@ -194,7 +256,8 @@ def candidate_filter(checker: RecordChecker, bad_events: Iterable[str] = ()) -> 
     regexes, conds = candidate_regexes(checker)
     clauses = ["@message like /" + r.replace("/", "\\/") + "/" for r in regexes]
     clauses += conds
-    clauses += _event_clauses(sorted(bad_events))
+    for key, values in sorted((bad_values or {}).items()):
+        clauses += _in_clauses(key, sorted(values))
     # Pack the clauses into as few queries as fit.
     out: list[str] = []
     current: list[str] = []
@@ -208,23 +271,29 @@ def candidate_filter(checker: RecordChecker, bad_events: Iterable[str] = ()) -> 
     return out
 
 
-def _event_clauses(events: list[str]) -> list[str]:
+def _in_clauses(key: str, values: list[str]) -> list[str]:
     out: list[str] = []
     current: list[str] = []
     size = 0
-    for e in events:
-        lit = json.dumps(e)
+    for value in values:
+        lit = json.dumps(value)
         if current and size + len(lit) > _MAX_QUERY - 100:
-            out.append(f"event in [{', '.join(current)}]")
+            out.append(f"`{key}` in [{', '.join(current)}]")
             current, size = [], 0
         current.append(lit)
         size += len(lit) + 2
     if current:
-        out.append(f"event in [{', '.join(current)}]")
+        out.append(f"`{key}` in [{', '.join(current)}]")
     return out
 
 
 # -- running queries ------------------------------------------------------------
+
+
+def _value_ok(checker: RecordChecker, key: str, value: str) -> bool:
+    if key == "event":
+        return not checker.event_codes(value)
+    return BUILTIN_JUDGES[key](value)
 
 
 def _query(  # noqa: PLR0917 -- private, called in two places
@@ -248,7 +317,7 @@ def _query(  # noqa: PLR0917 -- private, called in two places
             limit=MAX_ROWS,
         )
     except Exception as exc:
-        code = _error_code(exc)
+        code = error_code(exc)
         if code in (
             "AccessDeniedException",
             "InvalidOperationException",
@@ -265,6 +334,10 @@ def _query(  # noqa: PLR0917 -- private, called in two places
         )
         status = result.get("status")
         if status == "Complete":
+            if "statistics" not in result:
+                # Real Logs Insights always reports what it scanned; an
+                # emulator that does not (moto) cannot prove a count.
+                raise InsightsUnavailable
             rows = [
                 {c["field"]: c.get("value", "") for c in row} for row in result.get("results", [])
             ]
@@ -304,6 +377,7 @@ def insights_group(
     report: AuditReport,
     *,
     opts: ScanOptions,
+    checkpoint: Checkpoint | None = None,
     progress: Callable[[int, int, int], None] | None = None,
 ) -> None:
     """Audit *group* in *window* with Logs Insights; raises `InsightsUnavailable` early."""
@@ -311,28 +385,41 @@ def insights_group(
     clock = time.monotonic()
     seen: set[str] = set()
 
-    def keep(row: dict[str, str]) -> None:
+    def judge(row: dict[str, str], found: list[Finding]) -> None:
         ptr = row.get("@ptr", "")
         if ptr in seen:
             return
         seen.add(ptr)
         codes = checker.check(row.get("@message", ""))
-        if not codes:
-            return
-        ts = _ms(row.get("@timestamp", ""))
-        stream = row.get("@logStream", "")
-        for code in codes:
-            if len(report.findings) < opts.max_findings:
-                report.findings.append(Finding(ts, stream, code))
-            else:
-                report.overflow[code] += 1
+        if codes:
+            ts = _ms(row.get("@timestamp", ""))
+            stream = row.get("@logStream", "")
+            found.extend(Finding(ts, stream, code) for code in codes)
 
-    def audit_piece(piece: Window) -> int:
+    def keep(findings: list[Finding]) -> None:
+        for f in findings:
+            if len(report.findings) < opts.max_findings:
+                report.findings.append(f)
+            else:
+                report.overflow[f.rule] += 1
+
+    def audit_piece(piece: Window, out: list[Finding]) -> int:
         # 1. The distinct events, judged here; 10,000 of them: split.
-        rows, scanned = _query(client, group, piece, _EVENTS_QUERY, counter, opts)
-        if len(rows) >= MAX_ROWS:
-            return sum(audit_piece(part) for part in _halves(piece))
-        bad = [e for row in rows if (e := row.get("event")) is not None and checker.event_codes(e)]
+        bad: dict[str, set[str]] = {}
+        counted = 0
+        scanned = 0.0
+        for keys, stats_query in zip(_STATS_KEYS, _STATS_QUERIES, strict=True):
+            rows, n = _query(client, group, piece, stats_query, counter, opts)
+            if len(rows) >= MAX_ROWS:
+                return sum(audit_piece(part, out) for part in _halves(piece))
+            for row in rows:
+                for key in keys:
+                    value = row.get(key)
+                    if value is not None and not _value_ok(checker, key, value):
+                        bad.setdefault(key, set()).add(value)
+            if keys[0] == "event":
+                scanned = n
+                counted = sum(int(float(row.get("n", "0") or 0)) for row in rows)
         # 2. Every record that could break a rule, judged here.
         for clause in candidate_filter(checker, bad):
             query = (
@@ -347,16 +434,29 @@ def insights_group(
                     todo.extend(_halves(part))
                     continue
                 for row in found:
-                    keep(row)
-        # Some emulators leave recordsScanned at 0: the counts by event
-        # cover every record too (those without an event in one group).
-        counted = sum(int(float(row.get("n", "0") or 0)) for row in rows)
+                    judge(row, out)
+        # The counts of the first stats query cover every record too (those
+        # without the keys in one group).
         return max(int(scanned), counted)
 
     try:
         pieces = window.slices(opts.slice_ms)
         for done, piece in enumerate(pieces):
-            report.scanned += audit_piece(piece)
+            key = (piece.start, piece.end)
+            if checkpoint is not None and key in checkpoint.done:
+                scanned, findings = checkpoint.done[key]
+                report.resumed_slices += 1
+            else:
+                # Duplicates (a record selected by two clauses) are only
+                # possible within a slice: the set is per slice, bounded.
+                seen.clear()
+                findings = []
+                scanned = audit_piece(piece, findings)
+                findings.sort()
+                if checkpoint is not None:
+                    checkpoint.record(piece, scanned, findings)
+            report.scanned += scanned
+            keep(findings)
             if progress is not None:
                 progress(done + 1, len(pieces), report.scanned)
     except (AuditError, InsightsUnavailable):

@@ -11,11 +11,14 @@ report either.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
 
 from collections import Counter
 from dataclasses import dataclass, field
+
+from safelog.policy import FieldPolicy
 
 from ._rules import looks_like_content
 
@@ -25,6 +28,7 @@ __all__ = [
     "CallCounter",
     "Finding",
     "Window",
+    "policy_digest",
     "stream_label",
 ]
 
@@ -123,3 +127,11 @@ class AuditReport:
     @property
     def conforming(self) -> bool:
         return not self.findings and not self.overflow
+
+
+def policy_digest(policy: FieldPolicy) -> str:
+    """A SHA-256 of the policy's fields, kinds and constraints: names the policy audited against."""
+    data = [
+        [name, kind.kind_name, kind.constraints()] for name, kind in sorted(policy.kinds.items())
+    ]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()

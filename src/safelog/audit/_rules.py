@@ -17,13 +17,14 @@ import json
 import math
 import re
 
-from collections.abc import Collection, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._metrics import is_dimension_text
 from safelog.policy import (
-    RESERVED_KEYS,
     FieldPolicy,
     Float,
     Hashed,
@@ -34,6 +35,7 @@ from safelog.policy import (
 
 
 __all__ = [
+    "BUILTIN_JUDGES",
     "BUILTIN_KEYS",
     "MARKER_EVENTS",
     "MAX_RECORD_BYTES",
@@ -42,6 +44,7 @@ __all__ = [
     "RecordChecker",
     "Rule",
     "event_is_name",
+    "kind_judge",
     "kind_passes",
     "looks_like_content",
 ]
@@ -131,18 +134,31 @@ RULES: Mapping[str, Rule] = _rules(
 #: shipper never sends more, so a larger stored record was written otherwise.
 MAX_RECORD_BYTES = 1_048_576 - 26
 
-#: Events safelog itself writes in place of, or beside, the code's events.
+#: Events safelog itself writes in place of, or beside, the code's events:
+#: markers, loss reports and the events of its process hooks (uncaught
+#: exceptions, asyncio's handler). A test checks each is still a literal of
+#: safelog's source.
 MARKER_EVENTS: frozenset[str] = frozenset(
     {
         "<non-constant-event>",
         "<safelog-internal-error>",
+        "<unparseable-record>",
         "safelog.cloudwatch.loss",
+        "uncaught_exception",
+        "uncaught_thread_exception",
+        "unraisable_exception",
+        "exception_never_retrieved",
+        "exception_in_callback",
+        "asyncgen_close_failed",
+        "task_errored_after_parent_completed",
+        "asyncio_exception",
     }
 )
 
 # -- shapes of built-in metadata ---------------------------------------------
 
-_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown"})
+# "metric": records of log.metric() (docs/metrics.md).
+_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown", "metric"})
 _LEVEL_N = re.compile(r"level[0-9]{1,3}\Z")
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
@@ -167,7 +183,7 @@ _EMAIL = re.compile(
 )
 _URL_QUERY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^\s?#]{0,2048}\?[^\s#=]{0,256}=")
 _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.")
-_DIGITS = re.compile(r"[0-9](?:[ \-]?[0-9]){12,18}")
+_DIGITS = re.compile(r"[0-9](?:[ \-]?[0-9]){12,}")
 _TOKEN = re.compile(r"[A-Za-z0-9+/_\-=]{24,}")
 _TOKEN_ENTROPY = 3.5  # bits per character; English words and names of code stay below
 
@@ -180,11 +196,11 @@ _EVENT_CHARS = re.compile(r"[A-Za-z0-9_.:/%<>()\[\], =+\-]+\Z")
 
 
 def _entropy(text: str) -> float:
-    counts: dict[str, int] = {}
-    for ch in text:
-        counts[ch] = counts.get(ch, 0) + 1
+    # The first 1,024 characters tell a token from prose; the rest of a
+    # long run would only cost time.
+    text = text[:1024]
     n = len(text)
-    return -sum(c / n * math.log2(c / n) for c in counts.values())
+    return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
 
 
 def _luhn(digits: str) -> bool:
@@ -199,14 +215,27 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_in(run: str) -> bool:
+    digits = run.replace(" ", "").replace("-", "")[:256]
+    n = len(digits)
+    return any(
+        _luhn(digits[i : i + size])
+        for size in range(13, min(19, n) + 1)
+        for i in range(n - size + 1)
+    )
+
+
 def looks_like_content(text: str) -> bool:
     """Whether *text* looks like customer content (see rule SA401)."""
-    if _EMAIL.search(text) or _URL_QUERY.search(text) or _JWT.search(text):
+    # Cheap substring tests first: most values have no '@', '://' or 'eyJ'.
+    if "@" in text and _EMAIL.search(text):
         return True
-    for m in _DIGITS.finditer(text):
-        digits = re.sub(r"[ \-]", "", m.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
+    if "://" in text and _URL_QUERY.search(text):
+        return True
+    if "eyJ" in text and _JWT.search(text):
+        return True
+    if any(_card_in(m.group()) for m in _DIGITS.finditer(text)):
+        return True
     return any(_entropy(m.group()) >= _TOKEN_ENTROPY for m in _TOKEN.finditer(text))
 
 
@@ -222,24 +251,51 @@ def event_is_name(event: str) -> bool:
 # -- kinds -------------------------------------------------------------------
 
 
-def kind_passes(kind: Kind, value: object) -> bool:
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def kind_judge(kind: Kind) -> Callable[[object], bool]:
     """
-    Whether a stored *value* is what *kind* emits: the runtime's validator
-    returns it unchanged (numbers compared by value, since JSON does not
-    keep int and float apart for Float), or it is the kind's marker.
+    The predicate deciding whether a stored value is what *kind* emits:
+    the runtime's own compiled validator returns it unchanged (numbers
+    compared by value, since JSON does not keep int and float apart for
+    Float), or it is the kind's marker.
     """
-    if value == kind.marker and type(value) is str:
-        return True
+    marker = kind.marker
     if isinstance(kind, Hashed):
         # Without the key the runtime validator can only fail closed; the
         # pseudonym's shape is what can be checked.
-        return type(value) is str and _HASHED.match(value) is not None
-    if type(value) not in (str, int, float, bool) and value is not None:
-        return False
-    out = kind.clean(value)
+        match = _HASHED.match
+
+        def hashed(value: object) -> bool:
+            return type(value) is str and (value == marker or match(value) is not None)
+
+        return hashed
+    clean = kind.compile(None)
     if isinstance(kind, Float):  # Duration too
-        return type(value) in (int, float) and type(out) is float and out == value
-    return type(out) is type(value) and out == value
+
+        def number(value: object) -> bool:
+            t = type(value)
+            if t is int or t is float:
+                out = clean(value)
+                return type(out) is float and out == value
+            return value == marker and t is str
+
+        return number
+
+    def judged(value: object) -> bool:
+        t = type(value)
+        if t not in _SCALARS:
+            return False
+        out = clean(value)
+        return (type(out) is t and out == value) or (t is str and value == marker)
+
+    return judged
+
+
+def kind_passes(kind: Kind, value: object) -> bool:
+    """Whether a stored *value* passes *kind* (see `kind_judge`)."""
+    return kind_judge(kind)(value)
 
 
 # -- the checker ---------------------------------------------------------------
@@ -268,13 +324,6 @@ NESTED_KEYS: frozenset[str] = (
     | {"omitted", "title", "errors", "loc", "errors_omitted"}
     | {"Timestamp", "CloudWatchMetrics", "Namespace", "Dimensions", "Metrics", "Name", "Unit"}
 )
-#: Top-level keys safelog writes into every record, or into some.
-BUILTIN_KEYS: frozenset[str] = (
-    RESERVED_KEYS - {"exc_info", "stack_info", "safelog", "positional_args", "_safelog_frame"}
-) | {
-    "safelog_cut",
-    "safelog_error",
-}
 _CLOUDWATCH_KEY = re.compile(r"cloudwatch_[a-z_]{1,40}\Z")
 
 
@@ -307,6 +356,9 @@ class RecordChecker:
         self.policy = policy
         self.kinds: Mapping[str, Kind] = policy.kinds
         self.events: frozenset[str] | None = None if events is None else frozenset(events)
+        self._judges: Mapping[str, Callable[[object], bool]] = {
+            name: kind_judge(kind) for name, kind in self.kinds.items()
+        }
         self._content_cache: dict[str, bool] = {}
         self._event_cache: dict[str, tuple[str, ...]] = {}
         self._opaque = frozenset(
@@ -330,16 +382,21 @@ class RecordChecker:
         if type(record) is not dict:
             return ["SA103"]
         found: set[str] = set()
-        if "_aws" in record:
+        emf = "_aws" in record
+        if emf:
             self._emf(record, found)
         elif type(record.get("event")) is not str:
             found.add("SA103")
         for key, value in record.items():
             if key == "_aws":
                 continue
-            kind = self.kinds.get(key)
-            if kind is not None:
-                if not kind_passes(kind, value):
+            judge = self._judges.get(key)
+            if judge is not None:
+                kind = self.kinds[key]
+                if emf and kind.dimension and is_dimension_text(kind, value):
+                    # EMF requires dimension values as strings (see _metrics).
+                    continue
+                if not judge(value):
                     found.add("SA202")
                     if any(looks_like_content(s) for s in _strings(value)):
                         found.add("SA401")
@@ -402,27 +459,8 @@ class RecordChecker:
             found.update(self.event_codes(value))
 
     def _builtin(self, key: str, value: object, found: set[str]) -> None:
-        ok: bool
-        if key == "timestamp":
-            ok = type(value) is str and _TIMESTAMP.match(value) is not None
-        elif key == "level":
-            ok = type(value) is str and (value in _LEVELS or _LEVEL_N.match(value) is not None)
-        elif key in ("logger", "module", "function", "safelog_error"):
-            ok = _is_name(value)
-        elif key in ("service", "environment"):
-            ok = type(value) is str and _INFRA.match(value) is not None
-        elif key == "host":
-            ok = value is None or (type(value) is str and _INFRA.match(value) is not None)
-        elif key in ("pid", "dropped", "safelog_cut") or key.startswith("cloudwatch_"):
-            ok = _is_int(value)
-        elif key == "line":
-            ok = _is_line(value)
-        elif key == "error":
-            ok = _error_ok(value, 0) if type(value) is dict else False
-        elif key == "stack":
-            ok = value == "<unrenderable>" or _frames_ok(value)
-        else:
-            ok = False
+        judge = BUILTIN_JUDGES.get(key)
+        ok = judge(value) if judge is not None else key.startswith("cloudwatch_") and _is_int(value)
         if not ok:
             found.add("SA203")
             if any(looks_like_content(s) for s in _strings(value)):
@@ -553,6 +591,45 @@ def _validation_ok(value: object) -> bool:
         ):
             return False
     return "errors_omitted" not in value or _is_int(value["errors_omitted"])
+
+
+def _is_infra(value: object) -> bool:
+    return type(value) is str and _INFRA.match(value) is not None
+
+
+#: Built-in key -> what safelog writes there. One table: the rules and the
+#: Insights engine's allowed keys both derive from it.
+BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
+    {
+        # The event's own rules (SA301, SA302) are applied apart.
+        "event": lambda v: type(v) is str,
+        "timestamp": lambda v: type(v) is str and _TIMESTAMP.match(v) is not None,
+        "level": lambda v: type(v) is str and (v in _LEVELS or _LEVEL_N.match(v) is not None),
+        "logger": _is_name,
+        "module": _is_name,
+        "function": _is_name,
+        "safelog_error": _is_name,
+        "service": _is_infra,
+        "environment": _is_infra,
+        "host": lambda v: v is None or _is_infra(v),
+        "pid": _is_int,
+        "dropped": _is_int,
+        "safelog_cut": _is_int,
+        "line": _is_line,
+        "error": lambda v: type(v) is dict and _error_ok(v, 0),
+        "stack": lambda v: v == "<unrenderable>" or _frames_ok(v),
+        # A held record emitted on its scope's error (debug buffering).
+        "buffered": lambda v: v is True,
+        "sampling_rate": lambda v: (
+            isinstance(v, (int, float)) and type(v) is not bool and 0 <= v <= 1
+        ),
+    }
+)
+
+
+#: Top-level keys safelog writes into every record, or into some (with the
+#: ``cloudwatch_*`` counters of its loss reports).
+BUILTIN_KEYS: frozenset[str] = frozenset(BUILTIN_JUDGES)
 
 
 def _strings(value: object, depth: int = 0) -> Iterator[str]:

@@ -33,6 +33,7 @@ __all__ = [
     "Checkpoint",
     "ScanOptions",
     "call_api",
+    "error_code",
     "list_streams",
     "scan_group",
 ]
@@ -71,7 +72,7 @@ class ScanOptions:
     max_findings: int = 100_000
 
 
-def _error_code(exc: BaseException) -> str | None:
+def error_code(exc: BaseException) -> str | None:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
@@ -81,7 +82,7 @@ def _error_code(exc: BaseException) -> str | None:
 
 def translate(exc: BaseException, group_known: bool = True) -> AuditError:
     """A botocore error as an `AuditError` with a fixed message (never the error's text)."""
-    code = _error_code(exc)
+    code = error_code(exc)
     name = type(exc).__name__
     if code == "ResourceNotFoundException":
         return AuditError("the log group does not exist (or is in another region or account)")
@@ -117,7 +118,7 @@ def call_api(
         try:
             return fn(**kwargs)
         except Exception as exc:
-            if _error_code(exc) not in _THROTTLE_CODES or attempt + 1 == opts.max_attempts:
+            if error_code(exc) not in _THROTTLE_CODES or attempt + 1 == opts.max_attempts:
                 raise
             counter.throttle()
             delay = min(opts.max_delay, opts.base_delay * 2**attempt)
@@ -209,12 +210,21 @@ class Checkpoint:
                 fh.write(json.dumps(entry) + "\n")
 
 
+#: The most stream names one FilterLogEvents call takes.
+_STREAMS_PER_CALL = 100
+
+
 def _events(  # noqa: PLR0917 -- private
-    client: Any, group: str, stream: str, window: Window, counter: CallCounter, opts: ScanOptions
+    client: Any,
+    group: str,
+    streams: list[str],
+    window: Window,
+    counter: CallCounter,
+    opts: ScanOptions,
 ) -> Iterator[list[dict[str, Any]]]:
     kwargs: dict[str, Any] = {
         "logGroupName": group,
-        "logStreamNames": [stream],
+        "logStreamNames": streams,
         "startTime": window.start,
         "endTime": window.end - 1,  # endTime is inclusive in the API
         "limit": opts.page_limit,
@@ -226,6 +236,16 @@ def _events(  # noqa: PLR0917 -- private
         if not token or token == kwargs.get("nextToken"):
             return
         kwargs["nextToken"] = token
+
+
+class _Slice:
+    """One slice in progress: its units still running and what they found."""
+
+    def __init__(self, window: Window, units: int) -> None:
+        self.window = window
+        self.pending = units
+        self.scanned = 0
+        self.findings: list[Finding] = []
 
 
 def scan_group(
@@ -242,15 +262,22 @@ def scan_group(
     """
     Read every record of *group* in *window* and add what is found to
     *report* (scanned count, findings, calls). Raises `AuditError`.
+
+    The unit of work is a slice and a batch of its streams (at most 100,
+    one FilterLogEvents sequence); batches are sized so that the workers
+    share even a single slice, and so that a slice costs about ``workers``
+    call sequences, not one per stream (FilterLogEvents has a low
+    per-account rate quota).
     """
     opts = opts or ScanOptions()
     counter = CallCounter()
     started = time.monotonic()
+    workers = max(1, opts.workers)
+    lock = threading.Lock()
     try:
         streams = list_streams(client, group, counter, opts)
         slices = window.slices(opts.slice_ms)
-        lock = threading.Lock()
-        done_slices = 0
+        done = 0
 
         def keep(findings: list[Finding]) -> None:
             for f in findings:
@@ -259,56 +286,70 @@ def scan_group(
                 else:
                     report.overflow[f.rule] += 1
 
-        def one_stream(stream: Stream, piece: Window) -> tuple[int, list[Finding]]:
-            scanned = 0
-            found: list[Finding] = []
-            for events in _events(client, group, stream.name, piece, counter, opts):
+        def finish(state: _Slice) -> None:
+            # Called under the lock when the slice's last unit is done.
+            nonlocal done
+            state.findings.sort()
+            keep(state.findings)
+            if checkpoint is not None:
+                checkpoint.record(state.window, state.scanned, state.findings)
+            done += 1
+            if progress is not None:
+                progress(done, len(slices), report.scanned)
+
+        def unit(state: _Slice, names: list[str]) -> None:
+            for events in _events(client, group, names, state.window, counter, opts):
+                found: list[Finding] = []
                 for ev in events:
-                    scanned += 1
                     message = ev.get("message")
                     codes = checker.check(message if type(message) is str else "")
                     if codes:
                         ts = ev.get("timestamp")
                         stamp = ts if type(ts) is int else 0
-                        found.extend(Finding(stamp, stream.name, c) for c in codes)
+                        name = ev.get("logStreamName")
+                        stream = name if type(name) is str else ""
+                        found.extend(Finding(stamp, stream, c) for c in codes)
                 with lock:
+                    state.scanned += len(events)
+                    state.findings.extend(found)
                     report.scanned += len(events)
                     if progress is not None:
-                        progress(done_slices, len(slices), report.scanned)
-            return scanned, found
+                        progress(done, len(slices), report.scanned)
+            with lock:
+                state.pending -= 1
+                if state.pending == 0:
+                    finish(state)
 
-        with ThreadPoolExecutor(max_workers=max(1, opts.workers)) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        futures = []
+        failed: BaseException | None = None
+        try:
             for piece in slices:
                 key = (piece.start, piece.end)
                 if checkpoint is not None and key in checkpoint.done:
                     scanned, findings = checkpoint.done[key]
                     with lock:
                         report.scanned += scanned
-                        keep(findings)
                         report.resumed_slices += 1
-                    done_slices += 1
+                        keep(findings)
+                        done += 1
                     continue
-                futures = [pool.submit(one_stream, s, piece) for s in streams if s.may_hold(piece)]
-                wait(futures, return_when=FIRST_EXCEPTION)
-                failed = next((f.exception() for f in futures if f.exception() is not None), None)
-                if failed is not None:
-                    for other in futures:
-                        other.cancel()
-                    raise failed  # noqa: TRY301 -- translated below like any failure
-                piece_scanned = 0
-                piece_findings: list[Finding] = []
-                for fut in futures:
-                    n, fs = fut.result()
-                    piece_scanned += n
-                    piece_findings.extend(fs)
-                piece_findings.sort()
-                with lock:
-                    keep(piece_findings)
-                done_slices += 1
-                if checkpoint is not None:
-                    checkpoint.record(piece, piece_scanned, piece_findings)
-                if progress is not None:
-                    progress(done_slices, len(slices), report.scanned)
+                active = [s.name for s in streams if s.may_hold(piece)]
+                size = min(_STREAMS_PER_CALL, max(1, -(-len(active) // workers)))
+                batches = [active[i : i + size] for i in range(0, len(active), size)]
+                state = _Slice(piece, len(batches))
+                if not batches:
+                    with lock:
+                        finish(state)
+                    continue
+                futures += [pool.submit(unit, state, names) for names in batches]
+            finished, _ = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f.exception() for f in finished if f.exception() is not None), None)
+        finally:
+            # On a failure, units not started are dropped; running ones end.
+            pool.shutdown(wait=True, cancel_futures=True)
+        if failed is not None:
+            raise failed  # noqa: TRY301 -- translated below like any failure
     except AuditError:
         raise
     except Exception as exc:  # noqa: BLE001 -- any failure becomes exit 2, never a traceback

@@ -203,9 +203,10 @@ class Judge:
                         case None:
                             self._add(v, "SL208", anchor)
                             continue
-                        case ast.Constant(value=str()):
-                            # Declared or not: the bridge passes no extra= value.
-                            self._add(k, "SL302", anchor)
+                        case ast.Constant(value=str(key)):
+                            # The bridge runs extra= through the policy, as keywords.
+                            if self.fields is None or key not in self.fields:
+                                self._add(k, "SL302", anchor)
                         case _:
                             self._add(k, "SL208", anchor)
                     self._scan(v, scope, anchor)
@@ -214,7 +215,8 @@ class Judge:
                     if kw.arg is None:
                         self._add(kw, "SL208", anchor)
                         continue
-                    self._add(kw, "SL302", anchor)
+                    if self.fields is None or kw.arg not in self.fields:
+                        self._add(kw, "SL302", anchor)
                     self._scan(kw.value, scope, anchor)
             case _:
                 self._add(value, "SL208", anchor)
@@ -226,14 +228,20 @@ class Judge:
                 self.events.add(text)
             case ast.JoinedStr(values=values):
                 # No placeholders (else it is SL101): the parts are literals.
-                self.events.add("".join(v.value for v in values if isinstance(v, ast.Constant)))
+                self.events.add(
+                    "".join(
+                        v.value
+                        for v in values
+                        if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                    )
+                )
             case ast.IfExp(body=body, orelse=orelse):
                 self._collect_event(body)
                 self._collect_event(orelse)
             case ast.Name(id=name):
-                text = self.w.module_strs.get(name)
-                if text is not None:
-                    self.events.add(text)
+                bound = self.w.module_strs.get(name)
+                if bound is not None:
+                    self.events.add(bound)
 
     def _event_code(self, node: ast.expr, scope: Scope) -> str | None:
         match node:

@@ -148,8 +148,8 @@ RULES: Mapping[str, Rule] = _rules(
     Rule(
         "SL302",
         "extra-key",
-        "stdlib extra= values never pass safelog's bridge, so this value is always dropped",
-        "log the value as a declared keyword field: safelog.get_logger().info(event, field=...)",
+        "extra= key is not declared in [tool.safelog.fields], so it is always dropped",
+        "declare the field, or drop it from extra=",
     ),
     Rule(
         "SL900",

@@ -1,16 +1,11 @@
 """
-Ship safelog's rendered lines to CloudWatch Logs.
-
-`CloudWatch` is the configuration object ``safelog.configure(cloudwatch=...)``
+`CloudWatch`, the configuration object ``safelog.configure(cloudwatch=...)``
 takes. It is checked when it is built (a wrong option is a
 `ConfigurationError` naming the option) and does no network I/O, ever:
-``configure`` calls `CloudWatch.create_sink`, which starts nothing but a
-bounded in-memory queue. The log group and stream are created on the first
-send, by a background shipper thread built on watchtower's
-``CloudWatchLogHandler`` (see ``safelog._shipper`` for what it changes).
-
-boto3, botocore and watchtower are imported by the shipper thread only, so
-``import safelog`` stays light.
+``configure`` calls `CloudWatch.create_sink`, which checks that a region
+can be resolved (botocore reads it from the environment and config files)
+and starts nothing but a bounded in-memory queue. The log group and stream
+are created on the first send, by the sink's shipper thread, through boto3.
 """
 
 from __future__ import annotations
@@ -21,11 +16,11 @@ import string
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .policy import ConfigurationError
+from safelog.policy import ConfigurationError
 
 
 if TYPE_CHECKING:
-    from ._shipper import CloudWatchSink
+    from ._sink import CloudWatchSink
 
 
 __all__ = ["RETENTION_DAYS", "CloudWatch"]
@@ -178,11 +173,32 @@ class CloudWatch:
         self.send_interval = _positive_float(send_interval, "send_interval", 300.0)
         self.handle_sigterm = _bool(handle_sigterm, "handle_sigterm")
 
-    def create_sink(self, metadata: Mapping[str, Any]) -> CloudWatchSink:
-        """The sink `safelog.configure` adds; no network I/O happens here."""
-        from ._shipper import CloudWatchSink
+    def create_sink(
+        self, metadata: Mapping[str, Any], *, report: Callable[[str], None] | None = None
+    ) -> CloudWatchSink:
+        """
+        The sink `safelog.configure` adds; no network I/O happens here.
+        *report* hands safelog's own records about shipping (losses,
+        failures) to the other sinks; without it they go to stderr.
 
-        return CloudWatchSink(self, metadata)
+        Raises `ConfigurationError` when the default client would have no
+        region: shipping could never work, and failing here names the fix.
+        """
+        if self.client is None and self.region is None:
+            from ._transport import resolve_region
+
+            if resolve_region() is None:
+                msg = (
+                    "region: no AWS region found; pass CloudWatch(region=...), or set "
+                    "AWS_DEFAULT_REGION or a region in the AWS config file"
+                )
+                raise ConfigurationError(msg)
+        from . import _process
+        from ._sink import CloudWatchSink
+
+        sink = CloudWatchSink(self, metadata, report=report)
+        _process.register(sink)
+        return sink
 
     def make_client(self) -> Any:
         """
@@ -194,24 +210,9 @@ class CloudWatch:
                 return self.client
             factory: Callable[[], Any] = self.client
             return factory()
-        import boto3
+        from ._transport import default_client
 
-        from botocore.config import Config
-
-        config = Config(
-            # The shipper retries with its own jittered backoff and deadline.
-            retries={"total_max_attempts": 1},
-            connect_timeout=2,
-            read_timeout=10,
-            # Batches are checked against CloudWatch's limits before sending.
-            parameter_validation=False,
-            tcp_keepalive=True,
-            max_pool_connections=2,
-        )
-        session = boto3.session.Session()
-        return session.client(
-            "logs", region_name=self.region, endpoint_url=self.endpoint_url, config=config
-        )
+        return default_client(self.region, self.endpoint_url)
 
     def __repr__(self) -> str:
         return f"CloudWatch(log_group={self.log_group!r})"
