@@ -100,7 +100,7 @@ class TestMisuseMessages:
         logger.addHandler(handler)
         try:
             with pytest.raises(ConfigurationError) as info:
-                safelog.configure(service="svc", console=io.StringIO())
+                safelog.configure(service="svc", console=io.StringIO(), foreign_handlers="error")
         finally:
             logger.removeHandler(handler)
 
@@ -121,7 +121,7 @@ class TestMisuseMessages:
         logger.addHandler(handler)
         try:
             with pytest.raises(ConfigurationError, match=r"logging\.StreamHandler on pytest\."):
-                safelog.configure(service="svc", console=io.StringIO())
+                safelog.configure(service="svc", console=io.StringIO(), foreign_handlers="error")
         finally:
             logger.removeHandler(handler)
 
