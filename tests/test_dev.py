@@ -417,3 +417,16 @@ class TestHeldRecords:
         assert "title (undeclared)" not in notes[held]
         assert "owner (undeclared)" not in notes[failed]
         assert "title (undeclared)" in notes[failed]
+
+
+class TestTerminalSafety:
+    def test_record_text_cannot_drive_the_terminal(self, dev_console: io.StringIO) -> None:
+        """Control characters in an event literal are shown escaped, never sent raw."""
+        _configure_dev(dev_console)
+        safelog.get_logger().info("export\x1b[2J\ndone")
+        safelog.shutdown()
+
+        text = dev_console.getvalue()
+        assert "\x1b[2J" not in text
+        assert "export\\x1b[2J\\ndone" in text
+        assert len(text.splitlines()) == 1
