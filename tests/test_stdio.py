@@ -143,6 +143,17 @@ class TestGuard:
         assert record["function"].rsplit(".", 1)[-1] == "test_print_exc_is_one_record"
         assert record["lines"] >= 4
 
+    def test_counted_in_stats(self, streams: Streams) -> None:
+        """safelog.stats() counts the guard's records (and has no stdio keys when it is off)."""
+        guard()
+        print("one")
+        counters = safelog.stats()
+        assert counters["stdio_records"] == 1
+        assert counters["stdio_dropped"] == 0
+        safelog.shutdown()
+        safelog.configure(service="svc")
+        assert "stdio_records" not in safelog.stats()
+
     def test_bytes_through_buffer(self, streams: Streams) -> None:
         """sys.stdout.buffer.write() is counted in bytes, never kept."""
         guard()

@@ -9,7 +9,7 @@ import logging
 
 import structlog
 
-from . import _context, _hooks, _metrics, _scope, _state
+from . import _context, _hooks, _metrics, _scope, _state, _stdio
 from ._chain import SafeBoundLogger, StructlogFactory, lost_at_recursion_limit
 from .stdlib import bypassing_handlers, describe_handlers
 
@@ -151,6 +151,8 @@ def stats() -> dict[str, int]:
     }
     # Incoming request ids replaced and trace headers dropped (integrations).
     out.update(_context.counters.as_dict())
+    # The stdio guard's records, drops and errors (when it is on).
+    out.update(_stdio.stats())
     if state.handler is not None:
         out["stdlib_suppressed"] = state.handler.suppressed
         out["stdlib_errors"] = state.handler.errors
