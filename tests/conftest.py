@@ -41,6 +41,7 @@ def _reset_logging_state() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     last_resort = logging.lastResort
+    named = _named_loggers()
     yield
     safelog.shutdown()
     structlog.reset_defaults()
@@ -48,6 +49,22 @@ def _reset_logging_state() -> Iterator[None]:
     root.handlers = handlers
     root.setLevel(level)
     logging.lastResort = last_resort
+    # A handler a test left on a named logger would be taken over (and
+    # reported) by every later configure(): put each logger back as it was.
+    for name, lg in list(logging.Logger.manager.loggerDict.items()):
+        if not isinstance(lg, logging.Logger):
+            continue
+        before = named.get(name)
+        lg.handlers = [] if before is None else before[0]
+        lg.propagate = True if before is None else before[1]
+
+
+def _named_loggers() -> dict[str, tuple[list[logging.Handler], bool]]:
+    return {
+        name: (list(lg.handlers), lg.propagate)
+        for name, lg in list(logging.Logger.manager.loggerDict.items())
+        if isinstance(lg, logging.Logger)
+    }
 
 
 class ConsoleCapture:

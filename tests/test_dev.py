@@ -134,13 +134,15 @@ class TestDevConsole:
         assert CANARY not in dev_console.getvalue()
 
     def test_stdlib_args_and_extras(self, dev_console: io.StringIO) -> None:
-        """A stdlib record's %-arguments are numbered and its extra= keys named."""
+        """A stdlib record's %-arguments are numbered and its undeclared extra= keys named."""
         _configure_dev(dev_console)
         logging.getLogger("vendor.http").warning("GET %s", CANARY, extra={"body": CANARY})
         safelog.shutdown()
 
         text = dev_console.getvalue()
-        assert "#1 (positional argument), body (stdlib extra=: never passed)" in text
+        # extra= keys go through the policy like keyword fields (issue 10.7).
+        assert "body (undeclared)" in text
+        assert "#1 (positional argument)" in text
         assert CANARY not in text
 
     def test_exception_is_a_traceback_with_its_message(self, dev_console: io.StringIO) -> None:
@@ -415,3 +417,16 @@ class TestHeldRecords:
         assert "title (undeclared)" not in notes[held]
         assert "owner (undeclared)" not in notes[failed]
         assert "title (undeclared)" in notes[failed]
+
+
+class TestTerminalSafety:
+    def test_record_text_cannot_drive_the_terminal(self, dev_console: io.StringIO) -> None:
+        """Control characters in an event literal are shown escaped, never sent raw."""
+        _configure_dev(dev_console)
+        safelog.get_logger().info("export\x1b[2J\ndone")
+        safelog.shutdown()
+
+        text = dev_console.getvalue()
+        assert "\x1b[2J" not in text
+        assert "export\\x1b[2J\\ndone" in text
+        assert len(text.splitlines()) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import inspect
 import json
@@ -12,6 +11,7 @@ import secrets
 import subprocess
 import sys
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,9 +125,13 @@ class TestSite:
     @pytest.mark.parametrize(
         "name", [p.name for p in PAGES if docblocks.scripts(docblocks.blocks(p))]
     )
-    def test_page_code_runs(self, name: str, tmp_path: Path) -> None:
+    def test_page_code_runs(
+        self, name: str, tmp_path: Path, request: pytest.FixtureRequest
+    ) -> None:
         """A page's Python blocks run in order in a fresh interpreter and exit 0."""
-        for proc in _run_page(ROOT / name if name == "README.md" else DOCS / name, tmp_path):
+        path = ROOT / name if name == "README.md" else DOCS / name
+        url = request.getfixturevalue("local_cloudwatch") if _ships_locally(path) else None
+        for proc in _run_page(path, tmp_path, url):
             assert proc.returncode == 0, f"{name}:\n{proc.stdout[-1500:]}\n{proc.stderr[-2500:]}"
 
     def test_check_examples_give_their_codes(self, tmp_path: Path) -> None:
@@ -159,7 +163,9 @@ def _page_fields(page: list[docblocks.Block], workdir: Path) -> frozenset[str] |
     return None
 
 
-def _run_page(path: Path, workdir: Path) -> list[subprocess.CompletedProcess[str]]:
+def _run_page(
+    path: Path, workdir: Path, cloudwatch_url: str | None = None
+) -> list[subprocess.CompletedProcess[str]]:
     """Run *path*'s Python blocks as the docs tests do; one result per process."""
     page = docblocks.blocks(path)
     for block in page:
@@ -171,11 +177,21 @@ def _run_page(path: Path, workdir: Path) -> list[subprocess.CompletedProcess[str
     env = {k: v for k, v in os.environ.items() if not k.startswith("SAFELOG_")}
     # As in production: a hash key comes from the environment, never the code.
     env["SAFELOG_HASH_KEY"] = secrets.token_hex(32)
-    with contextlib.ExitStack() as stack:
-        # A page that ships to a local CloudWatch gets one, as its text says.
-        if "LOCAL_CLOUDWATCH_URL" in path.read_text(encoding="utf-8"):
-            env["LOCAL_CLOUDWATCH_URL"] = stack.enter_context(EmbeddedMoto()).endpoint_url
-        return _run_scripts(path, docblocks.scripts(page), workdir, env)
+    if cloudwatch_url is not None:
+        env["LOCAL_CLOUDWATCH_URL"] = cloudwatch_url
+    return _run_scripts(path, docblocks.scripts(page), workdir, env)
+
+
+def _ships_locally(path: Path) -> bool:
+    """A page that ships to a local CloudWatch says where: it gets one, as its text says."""
+    return "LOCAL_CLOUDWATCH_URL" in path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def local_cloudwatch() -> Iterator[str]:
+    """One moto server for the pages that ship to a local CloudWatch."""
+    with EmbeddedMoto() as server:
+        yield server.endpoint_url
 
 
 def _run_scripts(

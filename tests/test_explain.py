@@ -94,13 +94,14 @@ class TestExplain:
     def test_a_line_inside_a_multi_line_stdlib_call(
         self, app: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
-        """Any line of a call finds it; %-arguments and extra= are dropped."""
+        """Any line of a call finds it; %-arguments are dropped, extra= keys judged as fields."""
         _, lines = _explain(f"{app}:15", capsys)
 
         assert lines[0] == f"{app}:13: a .warning(...) call"
         assert "positional argument 1: dropped" in lines[2]
         assert lines[3] == (
-            "  extra=: stdlib extras never pass (counted in 'dropped', reason positional)"
+            "  extra= keys as fields: body=: not declared: dropped (counted in 'dropped', "
+            "reason undeclared)"
         )
 
     def test_no_log_call(self, app: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -18,7 +18,7 @@ FILE = """
 [tool.safelog]
 service = "from-file"
 level = "ERROR"
-foreign_handlers = "detach"
+foreign_handlers = "error"
 shutdown_timeout = 7
 """
 
@@ -44,17 +44,17 @@ class TestPrecedence:
     def test_explicit_foreign_handlers_beats_the_file(
         self, pyproject: Path, foreign_handler: logging.Handler
     ) -> None:
-        """An explicit foreign_handlers='error' is not overridden by the file's 'detach'."""
-        with pytest.raises(safelog.ConfigurationError, match=r"^stdlib handlers would bypass"):
-            safelog.configure(foreign_handlers="error", pyproject=pyproject, console=False)
-        assert foreign_handler in logging.getLogger("app.foreign").handlers
+        """An explicit foreign_handlers='detach' is not overridden by the file's 'error'."""
+        safelog.configure(foreign_handlers="detach", pyproject=pyproject, console=False)
+        assert foreign_handler not in logging.getLogger("app.foreign").handlers
 
     def test_the_file_applies_when_the_argument_is_absent(
         self, pyproject: Path, foreign_handler: logging.Handler
     ) -> None:
-        """Without the argument, the file's 'detach' applies."""
-        safelog.configure(pyproject=pyproject, console=False)
-        assert foreign_handler not in logging.getLogger("app.foreign").handlers
+        """Without the argument, the file's strict 'error' applies over the 'detach' default."""
+        with pytest.raises(safelog.ConfigurationError, match=r"^stdlib handlers would bypass"):
+            safelog.configure(pyproject=pyproject, console=False)
+        assert foreign_handler in logging.getLogger("app.foreign").handlers
 
     def test_argument_then_environment_then_file_then_default(self, pyproject: Path) -> None:
         """Each option takes the first of argument, environment, file, default."""
@@ -66,7 +66,7 @@ class TestPrecedence:
         assert opts.level == logging.DEBUG
         assert opts.service == "from-env"
         assert opts.shutdown_timeout == 7.0
-        assert opts.foreign_handlers == "detach"
+        assert opts.foreign_handlers == "error"
         default = _options.resolve(service="svc", environ={})
         assert default.level == logging.INFO
         assert default.foreign_handlers == "detach"  # issue 10: routed through the chain

@@ -39,8 +39,11 @@ class TestIsSourceOfCode:
         assert _sources.is_source_of_code(__file__)
 
     @pytest.mark.parametrize("name", ["<string>", "<rule>", "<stdin>", "", "<frozen x y>"])
-    def test_pseudo_files_are_not(self, name: str) -> None:
+    def test_pseudo_files_are_not(self, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
         """Pseudo-file names of code compiled at runtime are not source files."""
+        # As in a process started from a script: a worker started by
+        # `python -c` (pytest-xdist's) has a command line as its <string>.
+        monkeypatch.setattr(sys, "argv", ["service.py"])
         assert not _sources.is_source_of_code(name)
 
     def test_frozen_stdlib_is(self) -> None:

@@ -385,8 +385,8 @@ def _take_over_logging(
     if bypass and foreign == "error":
         msg = (
             "stdlib handlers would bypass safelog's chain: "
-            f"{describe_handlers(bypass)}. Remove them, or pass "
-            "foreign_handlers='detach' to detach them until shutdown()"
+            f"{describe_handlers(bypass)}. Remove them, or leave foreign_handlers at its "
+            "default ('detach') to take them over until shutdown()"
         )
         raise ConfigurationError(msg)
     saved = _state.SavedLogging(

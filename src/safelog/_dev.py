@@ -250,9 +250,10 @@ def _positional(
         args = getattr(origin.record, "args", None)
         n_args = len(args) if type(args) is tuple else (1 if args else 0)
         out = [Drop(f"#{i + 1}", DropReason.POSITIONAL) for i in range(min(n_args, len(values)))]
-        # After the args, the stdlib bridge passes the names of extra= keys.
+        # After the args come extra= keys that are reserved names (event,
+        # level, ...): they never pass. Other extra= keys are fields.
         out += [
-            Drop(_shown_name(k, frame, filename), DropReason.EXTRA, "never passed")
+            Drop(_shown_name(k, frame, filename), DropReason.EXTRA, "a reserved name")
             for k in values[n_args:]
         ]
         return out
@@ -363,14 +364,18 @@ def render(record: Mapping[str, Any], notes: DevNotes | None, *, colour: bool) -
 
     stamp = str(record.get("timestamp") or "")[11:23]
     level = str(record.get("level") or "")
-    event = str(record.get("event") or "")
+    # The line's JSON escaped control characters; parsed back they are real
+    # again, so everything shown from the record goes through _printable.
+    event = _printable(str(record.get("event") or ""))
     fields = "  ".join(
         f"{paint(_CYAN, str(k))}={_value(v)}" for k, v in record.items() if k not in _LAID_OUT
     )
-    site = ":".join(
-        str(record.get(k)) for k in ("module", "function", "line") if record.get(k) is not None
+    site = _printable(
+        ":".join(
+            str(record.get(k)) for k in ("module", "function", "line") if record.get(k) is not None
+        )
     )
-    logger = record.get("logger")
+    logger = _printable(str(record.get("logger") or ""))
     where = f"{logger} {site}" if logger and logger != record.get("module") else site
     head = (
         f"{paint(_DIM, stamp)} {paint(_LEVEL_COLOURS.get(level, ''), f'{level:<8}')} "
@@ -402,7 +407,7 @@ def _traceback(
     frames = error.get("frames")
     if isinstance(frames, list):
         lines += [f"{indent}  {_frame(f)}" for f in frames if isinstance(f, Mapping)]
-    exc_type = str(error.get("type") or "?")
+    exc_type = _printable(str(error.get("type") or "?"))
     message = notes.exception if notes is not None else None
     if message:
         lines.append(
@@ -418,12 +423,12 @@ def _traceback(
 
 
 def _frame(frame: Mapping[str, Any]) -> str:
-    return f"{frame.get('module')}.{frame.get('function')} line {frame.get('line')}"
+    return _printable(f"{frame.get('module')}.{frame.get('function')} line {frame.get('line')}")
 
 
 def _value(value: Any) -> str:
     if isinstance(value, str):
-        return value if value and " " not in value else repr(value)
+        return _printable(value) if value and " " not in value else repr(value)
     if isinstance(value, float):
         return f"{value:.6g}"
     return orjson.dumps(value).decode()

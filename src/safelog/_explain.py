@@ -88,7 +88,7 @@ def _keyword(kw: ast.keyword, fields: Collection[str] | None) -> str:
     if name in ("exc_info", "stack_info"):
         return f"{name}=: the error or stack as types, frames and lines; never messages"
     if name == "extra":
-        return "extra=: stdlib extras never pass (counted in 'dropped', reason positional)"
+        return _extra(kw.value, fields)
     if name in _STDLIB_KEYWORDS:
         return f"{name}=: a logging option, not a field"
     if fields is None:
@@ -99,6 +99,20 @@ def _keyword(kw: ast.keyword, fields: Collection[str] | None) -> str:
             "marker (reason wrong kind)"
         )
     return f"{name}=: not declared: dropped (counted in 'dropped', reason undeclared)"
+
+
+def _extra(value: ast.expr, fields: Collection[str] | None) -> str:
+    """stdlib ``extra=``: each key is a field, judged like a keyword argument."""
+    if isinstance(value, ast.Dict) and all(
+        isinstance(k, ast.Constant) and isinstance(k.value, str) for k in value.keys
+    ):
+        keys = [k.value for k in value.keys if isinstance(k, ast.Constant)]
+        parts = [_keyword(ast.keyword(arg=str(k), value=ast.Constant(None)), fields) for k in keys]
+        return "extra= keys as fields: " + "; ".join(parts)
+    return (
+        "extra=: its keys are known only at run time; each is a field: kept if declared "
+        "and valid, else dropped (reason undeclared)"
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
