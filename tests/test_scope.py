@@ -434,3 +434,53 @@ class TestOptions:
                 log.info(event)
             log.error("failed")
         assert [r["event"] for r in console.records()] == ["b", "c", "failed"]
+
+
+_SIGNAL_SCRIPT = """
+import os, signal, sys, time
+import safelog
+safelog.configure(
+    service="s",
+    console=open(os.devnull, "w"),
+    buffer_level="DEBUG",
+    sampling_rate=0.5,
+    fields={"n": safelog.Int(metric="Count")},
+    metrics_namespace="N",
+)
+log = safelog.get_logger(__name__)
+ticks = 0
+def handler(signum, frame):
+    global ticks
+    ticks += 1
+    log.debug("tick")
+    log.metric("m", n=1)
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+end = time.monotonic() + 2
+while time.monotonic() < end:
+    with safelog.buffered():
+        for _ in range(20):
+            log.debug("main")
+            log.info("info")
+            log.metric("m", n=2)
+signal.setitimer(signal.ITIMER_REAL, 0)
+print("done", ticks)
+"""
+
+
+class TestSignalHandlers:
+    def test_a_handler_logging_every_half_millisecond_never_hangs(self, tmp_path: Any) -> None:
+        """A SIGALRM handler that logs into buffered scopes and metrics never deadlocks."""
+        import subprocess
+        import sys
+
+        script = tmp_path / "sig.py"
+        script.write_text(_SIGNAL_SCRIPT, encoding="utf-8")
+        # Before: a lock of the scope router or of time.strptime (the EMF
+        # timestamp) held by the interrupted code hung the process for ever.
+        proc = subprocess.run(
+            [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert proc.stdout.startswith("done ")
+        assert int(proc.stdout.split()[1]) > 100

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import calendar
 import re
-import threading
 import time
 
 from collections.abc import Mapping
@@ -140,7 +139,6 @@ class MetricEmbedder:
         "_defaults",
         "_dimension_checks",
         "_dimensions",
-        "_lock",
         "_metric_defs",
         "_metric_names",
         "_namespace",
@@ -170,7 +168,9 @@ class MetricEmbedder:
         # service and environment: configuration metadata, already checked
         # for shape by configure().
         self._defaults = tuple(default_dimensions)
-        self._lock = threading.Lock()
+        # Counters are plain ints, no lock: a log call from a signal handler
+        # can land while the main thread is in this stage, and a lock here
+        # would deadlock it (a lost increment under a race costs a count).
         self.counters = MetricCounters()
 
     @property
@@ -213,10 +213,9 @@ class MetricEmbedder:
             ],
         }
         counters = self.counters
-        with self._lock:
-            counters.metric_records += 1
-            counters.metrics_dropped += dropped_metrics
-            counters.dimensions_dropped += dropped_dimensions
+        counters.metric_records += 1
+        counters.metrics_dropped += dropped_metrics
+        counters.dimensions_dropped += dropped_dimensions
         return record
 
     def _dimension_text(self, name: str, value: object) -> str | None:
@@ -245,7 +244,10 @@ def _epoch_ms(stamp: object) -> int:
         if cached[0] == prefix:
             seconds = cached[1]
         else:
-            seconds = calendar.timegm(time.strptime(prefix, "%Y-%m-%dT%H:%M:%S"))
+            # Not time.strptime: it takes a module lock that a signal handler
+            # logging a metric on the same thread would wait on for ever.
+            fields = (prefix[0:4], prefix[5:7], prefix[8:10], prefix[11:13], prefix[14:16])
+            seconds = calendar.timegm((*map(int, fields), int(prefix[17:19]), 0, 0, 0))
             _cached = (prefix, seconds)
         return seconds * 1000 + int(stamp[20:23])
     except ValueError:

@@ -92,8 +92,9 @@ class Scope:
         self.bytes = 0
         self.dropped = 0
         # One lock per scope: asyncio.to_thread copies the context, so a
-        # worker thread can log into the same scope as its request.
-        self.lock = threading.Lock()
+        # worker thread can log into the same scope as its request. Re-entrant:
+        # a signal handler that logs runs on the thread that may hold it.
+        self.lock = threading.RLock()
         #: The router that holds lines for this scope (set on first hold).
         self.owner: ScopeRouter | None = None
         #: None until the first record that sampling applies to.
@@ -229,7 +230,6 @@ class ScopeRouter:
     __slots__ = (
         "_buffer_level",
         "_level",
-        "_lock",
         "_max_bytes",
         "_max_records",
         "_rate",
@@ -254,7 +254,8 @@ class ScopeRouter:
         self._max_bytes = max_bytes
         self._max_records = max_records
         self._rate = sampling_rate
-        self._lock = threading.Lock()
+        # Counters are plain ints, no lock (signal handlers log through here;
+        # a lost increment under a race costs a count, never a record).
         self.counters = ScopeCounters()
         #: Where flushed lines go: the chain's dispatcher, set by configure.
         self.emit: Callable[[str], None] = _no_emit
@@ -288,8 +289,7 @@ class ScopeRouter:
                 # Decided once per scope: a request is sampled in or out whole.
                 sampled = scope.sampled = random.random() < rate  # noqa: S311 -- not security
             if not sampled:
-                with self._lock:
-                    self.counters.sampled_out += 1
+                self.counters.sampled_out += 1
                 return TAKEN
             record["sampling_rate"] = rate
         return self._render(logger, method_name, record)
@@ -311,9 +311,8 @@ class ScopeRouter:
                 lines.append((line, size))
                 scope.bytes += size
             scope.dropped += dropped
-        with self._lock:
-            self.counters.held += 1
-            self.counters.dropped += dropped
+        self.counters.held += 1
+        self.counters.dropped += dropped
 
     def flush(self, scope: Scope) -> None:
         """Emit *scope*'s held lines, oldest first, and empty its buffer."""
@@ -324,8 +323,7 @@ class ScopeRouter:
         emit = self.emit
         for line, _ in lines:
             emit(line)
-        with self._lock:
-            self.counters.flushed += len(lines)
+        self.counters.flushed += len(lines)
 
     def discard(self, scope: Scope) -> None:
         """Drop *scope*'s held lines: it ended without an error."""
@@ -333,8 +331,7 @@ class ScopeRouter:
             n = len(scope.lines)
             scope.lines.clear()
             scope.bytes = 0
-        with self._lock:
-            self.counters.discarded += n
+        self.counters.discarded += n
 
 
 def _no_emit(line: str) -> None:  # pragma: no cover -- replaced at configure
