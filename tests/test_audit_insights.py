@@ -8,7 +8,7 @@ from pathlib import Path
 
 import safelog
 
-from audit_corpus import PLANTED, PLANTED_VALUES, POLICY_TOML, SENTENCE
+from audit_corpus import EMAIL, PLANTED, PLANTED_VALUES, POLICY_TOML, SENTENCE
 from safelog.audit import Checkpoint, RecordChecker, ScanOptions, Window, audit_group
 from safelog.policy import FieldPolicy
 
@@ -45,7 +45,7 @@ class TestInsightsEngine:
         checker = RecordChecker(policy_from_pyproject(pyproject)[0])
         regexes, conds = candidate_regexes(checker)
         compiled = [re.compile(r) for r in regexes]
-        assert conds == ["`page_count` < 0", "`took` < 0.0"]
+        assert conds == ["`sampling_rate` > 1", "`page_count` < 0", "`took` < 0.0"]
         for name, (message, _) in PLANTED.items():
             if name in ("unknown-event", "sentence-event"):
                 continue  # selected by the event query, tested below
@@ -188,3 +188,58 @@ class TestInsightsEngine:
         assert again.findings == report.findings
         assert again.scanned == report.scanned
         assert again.calls == {}
+
+    def test_bad_builtin_values_are_selected(self) -> None:
+        """Every built-in value the rules reject is selected by a regex or by the stats lists."""
+        import re
+
+        from safelog.audit._insights import _STATS_KEYS, candidate_regexes
+
+        checker = RecordChecker(FieldPolicy())
+        compiled = [re.compile(r) for r in candidate_regexes(checker)[0]]
+        listed = {key for keys in _STATS_KEYS for key in keys}
+        good = {
+            "timestamp": "2026-11-30T10:00:00.123Z",
+            "level": "info",
+            "logger": "a.b",
+            "event": "x",
+            "module": "a.b",
+            "function": "f",
+            "line": 3,
+            "service": "s",
+            "host": None,
+            "pid": 4,
+            "dropped": 1,
+            "buffered": True,
+            "sampling_rate": 0.5,
+        }
+        text = json.dumps(good, separators=(",", ":"))
+        assert checker.check(text) == []
+        assert not any(r.search(text) for r in compiled)
+        bad_values = [
+            ("timestamp", "yesterday"),
+            ("timestamp", "2026-11-30 10:00"),
+            ("timestamp", 5),
+            ("pid", "4"),
+            ("pid", 4.5),
+            ("line", "3"),
+            ("dropped", [1]),
+            ("buffered", False),
+            ("buffered", "yes"),
+            ("sampling_rate", "0.5"),
+            ("sampling_rate", -1),
+            ("sampling_rate", 2),
+            ("host", 5),
+            ("logger", ["a"]),
+            ("level", 3),
+            ("logger", "Alice Canary"),
+            ("host", EMAIL),
+            ("level", "loud"),
+        ]
+        for key, value in bad_values:
+            record = json.dumps({**good, key: value}, separators=(",", ":"))
+            assert checker.check(record), (key, value)
+            by_regex = any(r.search(record) for r in compiled)
+            by_stats = key in listed and type(value) is str
+            by_bound = key == "sampling_rate" and type(value) in (int, float) and value > 1
+            assert by_regex or by_stats or by_bound, (key, value)

@@ -76,6 +76,7 @@ class TestTables:
         # `_aws` (EMF metadata) is checked apart, by its own rules.
         documented = {b.name for b in BUILTINS if not b.name.endswith("*")} - {"_aws"}
         assert documented <= BUILTIN_KEYS
+        assert {b.name for b in BUILTINS if b.name.endswith("*")} == {"cloudwatch_*"}
 
     def test_safelog_records_conform(self, console) -> None:  # type: ignore[no-untyped-def]
         """Records safelog renders (fields, rejects, drops, errors, stack) break no audit rule."""
@@ -117,6 +118,53 @@ class TestTables:
         for event in ("uncaught_exception", "safelog.cloudwatch.loss", "<non-constant-event>"):
             assert checker.check(json.dumps({"event": event})) == []
         assert checker.check(json.dumps({"event": "billing.charged"})) == ["SA301"]
+
+
+class TestEmbeddedMetrics:
+    def test_safelog_emf_records_conform(self, console) -> None:  # type: ignore[no-untyped-def]
+        """EMF records safelog renders (metrics, text dimensions) break no rule."""
+        fields = {
+            "duration_ms": safelog.Duration(metric=True),
+            "pages": safelog.Int(min=0, metric="Count"),
+            "outcome": safelog.Enum("ok", "failed", dimension=True),
+            "status": safelog.HttpStatus(dimension=True),
+            "cached": safelog.Bool(dimension=True),
+        }
+        safelog.configure(
+            service="svc", fields=fields, metrics_namespace="My App/Exports", console=console.stream
+        )
+        log = safelog.get_logger("app")
+        log.info("export.done", duration_ms=812.5, pages=3, outcome="ok", status=200, cached=True)
+        log.info("export.done", duration_ms=-1, pages=2, outcome=EMAIL, status=999)
+        safelog.shutdown()
+        lines = console.text.splitlines()
+        assert all('"_aws"' in line for line in lines)
+        checker = RecordChecker(FieldPolicy(fields))
+        assert [checker.check(line) for line in lines] == [[], []]
+
+    def test_forged_emf_is_found(self) -> None:
+        """An _aws member naming undeclared metrics or dimensions is bad metadata."""
+        fields = {"pages": safelog.Int(min=0, metric="Count")}
+        checker = RecordChecker(FieldPolicy(fields))
+        emf = {
+            "event": "x",
+            "pages": 3,
+            "_aws": {
+                "Timestamp": 1,
+                "CloudWatchMetrics": [
+                    {
+                        "Namespace": "N",
+                        "Dimensions": [["tenant"]],
+                        "Metrics": [{"Name": "pages", "Unit": "Count"}],
+                    }
+                ],
+            },
+        }
+        assert checker.check(json.dumps(emf)) == ["SA203"]
+        emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"] = [[]]  # type: ignore[index]
+        assert checker.check(json.dumps(emf)) == []
+        emf["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Unit"] = "Seconds"  # type: ignore[index]
+        assert checker.check(json.dumps(emf)) == ["SA203"]
 
 
 class TestMetricsRecords:
@@ -169,7 +217,11 @@ class TestMetricsRecords:
         aws = {
             "Timestamp": 1,
             "CloudWatchMetrics": [
-                {"Namespace": "N", "Dimensions": [["code"]], "Metrics": [{"Name": "pages"}]}
+                {
+                    "Namespace": "N",
+                    "Dimensions": [["code"]],
+                    "Metrics": [{"Name": "pages", "Unit": "Count"}],
+                }
             ],
         }
         base = {"event": "x", "pages": 1, "_aws": aws}

@@ -43,8 +43,13 @@ SCRIPT = textwrap.dedent(
         raise ValueError("no session for " + secret)
 
 
-    def square(x):
-        return x * x
+    class Worker(multiprocessing.Process):
+        def __init__(self, secret, **kwargs):
+            super().__init__(**kwargs)
+            self.secret = secret
+
+        def run(self):
+            raise KeyError(self.secret)
 
 
     if __name__ == "__main__":
@@ -61,8 +66,12 @@ SCRIPT = textwrap.dedent(
             pool.join()
             print(json.dumps({"first_worker_exitcode": first.exitcode}), file=sys.stderr)
         else:
-            target = {"raise": boom, "exit": leave, "exitcode": leave_with_code}[what]
-            p = ctx.Process(target=target, args=(secret,), name=name)
+            if what == "subclass":
+                multiprocessing.set_start_method(method)
+                p = Worker(secret, name=name)
+            else:
+                target = {"raise": boom, "exit": leave, "exitcode": leave_with_code}[what]
+                p = ctx.Process(target=target, args=(secret,), name=name)
             p.start()
             p.join(60)
             print(json.dumps({"exitcode": p.exitcode}), file=sys.stderr)
@@ -116,6 +125,14 @@ class TestProcess:
         assert report["level"] == "error"
         assert report["error"]["type"] == "RuntimeError"
         assert any(f.get("function") == "boom" for f in report["error"]["frames"])
+        assert {"exitcode": 1} in records(proc.stderr)
+
+    def test_process_subclass(self, tmp_path: Path, method: str) -> None:
+        """A Process subclass overriding run() is covered too."""
+        proc, secret, name = run(tmp_path, method, "subclass")
+        assert find_leaks((proc.stdout + proc.stderr).splitlines(), secret, name) == []
+        reports = [r for r in records(proc.stderr) if r.get("event") == "child_process_exception"]
+        assert [r["error"]["type"] for r in reports] == ["KeyError"]
         assert {"exitcode": 1} in records(proc.stderr)
 
     def test_exit_with_text_is_a_record(self, tmp_path: Path, method: str) -> None:

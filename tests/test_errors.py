@@ -109,8 +109,8 @@ class TestMisuseMessages:
             "(<logger> is a logger whose name is not shown (not a module name nor a literal "
             "of the handler's module: it could be data); list the loggers that have handlers "
             "with: [n for n, lg in logging.root.manager.loggerDict.items() if getattr(lg, "
-            "'handlers', None)]). Remove them, or pass foreign_handlers='detach' to detach "
-            "them until shutdown()"
+            "'handlers', None)]). Remove them, or leave foreign_handlers at its default "
+            "('detach') to take them over until shutdown()"
         )
         assert "acme" not in str(info.value)
 

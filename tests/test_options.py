@@ -69,7 +69,7 @@ class TestPrecedence:
         assert opts.foreign_handlers == "error"
         default = _options.resolve(service="svc", environ={})
         assert default.level == logging.INFO
-        assert default.foreign_handlers == "detach"
+        assert default.foreign_handlers == "detach"  # issue 10: routed through the chain
         assert default.shutdown_timeout == _options.DEFAULT_SHUTDOWN_TIMEOUT
 
 

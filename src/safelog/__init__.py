@@ -31,14 +31,14 @@ __version__ = "0.1.0"
 
 #: Public name -> the module that defines it, imported on first access.
 _LAZY = {
-    "BoundLogger": "._config",
-    "Problem": "._config",
+    "BoundLogger": "._logger",
+    "Problem": "._health",
     "configure": "._config",
-    "get_logger": "._config",
+    "get_logger": "._logger",
     "is_configured": "._config",
-    "self_check": "._config",
+    "self_check": "._health",
     "shutdown": "._config",
-    "stats": "._config",
+    "stats": "._health",
     "install_asyncio_handler": "._hooks",
     "buffered": "._scope",
     "Sink": "._sinks",
@@ -80,17 +80,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from ._config import (
-        BoundLogger,
-        Problem,
-        configure,
-        get_logger,
-        is_configured,
-        self_check,
-        shutdown,
-        stats,
-    )
+    from ._config import configure, is_configured, shutdown
+    from ._health import Problem, self_check, stats
     from ._hooks import install_asyncio_handler
+    from ._logger import BoundLogger, get_logger
     from ._scope import buffered
     from ._sinks import Sink
     from .cloudwatch import CloudWatch

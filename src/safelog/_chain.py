@@ -369,7 +369,7 @@ def _emit(  # noqa: PLR0917 -- the hot path: positional on purpose
     frame: FrameType | None,
 ) -> None:
     # A module function, not a method: every level method calls it per record.
-    if _PENDING[0]:
+    if _pending:
         catch_up()
     try:
         if args:
@@ -427,7 +427,14 @@ def _coerce_level(level: object) -> int:
 
 
 def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
-    """A `SafeBoundLogger` class whose methods below *min_level* do nothing."""
+    """
+    A `SafeBoundLogger` class whose methods below *min_level* do nothing.
+
+    Long on purpose: each level method is written out with its own
+    recursion-limit handler rather than sharing a helper, because a shared
+    helper would cost every log call one more Python frame -- time on the
+    hot path, and the one frame that is missing at the recursion limit.
+    """
     ns: dict[str, Any] = {"_min_level": min_level, "__slots__": ()}
 
     def make(level: int, name: str) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -435,6 +442,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
             return _nop, _anop
 
         def meth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
+            global _pending  # noqa: PLW0603 -- a store, no call, at the limit
             try:
                 _emit(self, name, event, args, kw, _getframe(1))
             except RecursionError as exc:
@@ -445,11 +453,12 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
                 except RecursionError:
                     _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, name, event, args, kw, caller)
                     _PARKED_N[0] += 1
-                    _PENDING[0] = 1
+                    _pending = 1
                 else:
                     _at_limit(self, name, event, args, kw, caller)
 
         async def ameth(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
+            global _pending  # noqa: PLW0603 -- a store, no call, at the limit
             try:
                 _emit(self, name, event, args, kw, _getframe(1))
             except RecursionError as exc:
@@ -460,7 +469,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
                 except RecursionError:
                     _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, name, event, args, kw, caller)
                     _PARKED_N[0] += 1
-                    _PENDING[0] = 1
+                    _pending = 1
                 else:
                     _at_limit(self, name, event, args, kw, caller)
 
@@ -477,6 +486,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
     if min_level <= logging.ERROR:
 
         def exception(self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any) -> None:
+            global _pending  # noqa: PLW0603 -- a store, no call, at the limit
             if "exc_info" not in kw:  # not setdefault(): no call, see _at_limit
                 kw["exc_info"] = True
             try:
@@ -489,13 +499,14 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
                 except RecursionError:
                     _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, "error", event, args, kw, caller)
                     _PARKED_N[0] += 1
-                    _PENDING[0] = 1
+                    _pending = 1
                 else:
                     _at_limit(self, "error", event, args, kw, caller)
 
         async def aexception(
             self: SafeBoundLogger, event: Any = None, /, *args: Any, **kw: Any
         ) -> None:
+            global _pending  # noqa: PLW0603 -- a store, no call, at the limit
             if "exc_info" not in kw:  # not setdefault(): no call, see _at_limit
                 kw["exc_info"] = True
             try:
@@ -508,7 +519,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
                 except RecursionError:
                     _PARKED[_PARKED_N[0] % _PARK_SIZE] = (self, "error", event, args, kw, caller)
                     _PARKED_N[0] += 1
-                    _PENDING[0] = 1
+                    _pending = 1
                 else:
                     _at_limit(self, "error", event, args, kw, caller)
 
@@ -519,6 +530,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
     def log(
         self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
     ) -> None:
+        global _pending  # noqa: PLW0603 -- a store, no call, at the limit
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
@@ -539,13 +551,14 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
                     caller,
                 )
                 _PARKED_N[0] += 1
-                _PENDING[0] = 1
+                _pending = 1
             else:
                 _at_limit(self, level_name(lvl), event, args, kw, caller)
 
     async def alog(
         self: SafeBoundLogger, level: int | str, event: Any = None, /, *args: Any, **kw: Any
     ) -> None:
+        global _pending  # noqa: PLW0603 -- a store, no call, at the limit
         lvl = _coerce_level(level)
         if lvl < min_level:
             return
@@ -566,7 +579,7 @@ def make_bound_logger_class(min_level: int) -> type[SafeBoundLogger]:
                     caller,
                 )
                 _PARKED_N[0] += 1
-                _PENDING[0] = 1
+                _pending = 1
             else:
                 _at_limit(self, level_name(lvl), event, args, kw, caller)
 
@@ -596,8 +609,9 @@ _PARK_SIZE = 64
 _PARKED: list[Any] = [None] * _PARK_SIZE
 #: [records parked so far]; lists, so that parking is a subscript, not a call.
 _PARKED_N = [0]
-#: [1 while parked records or a raised recursion limit wait for `catch_up`].
-_PENDING = [0]
+#: 1 while parked records or a raised recursion limit wait for `catch_up`
+#: (an int global: setting it is a store, not a call; testing it is cheap).
+_pending = 0
 _drained = 0
 _lost_at_limit = 0
 #: Headroom added to the recursion limit and not yet taken back.
@@ -614,11 +628,12 @@ def _at_limit(  # noqa: PLR0917 -- the level methods' arguments, as _emit
     caller: FrameType | None,
 ) -> None:
     """Process one record after the level method raised the limit by `HEADROOM`."""
+    global _pending  # noqa: PLW0603 -- a store, no call, at the limit
     global _raised_by  # noqa: PLW0603
     # Taking the headroom back here could fail ("limit too low at this
     # depth"): `catch_up` does it at the next record.
     _raised_by += HEADROOM
-    _PENDING[0] = 1
+    _pending = 1
     try:
         _emit(bound, method_name, event, args, kw, caller)
     except RecursionError:
@@ -628,11 +643,12 @@ def _at_limit(  # noqa: PLR0917 -- the level methods' arguments, as _emit
 
 def catch_up() -> None:
     """Process parked records and take back raised recursion limits (see above)."""
+    global _pending  # noqa: PLW0603 -- a store, no call, at the limit
     global _drained, _lost_at_limit, _raised_by  # noqa: PLW0603
     if not _catch_up_lock.acquire(blocking=False):
         return  # another thread (or this one, re-entered) is at it
     try:
-        _PENDING[0] = 0
+        _pending = 0
         while _drained < _PARKED_N[0]:
             n = _drained
             overrun = _PARKED_N[0] - n - _PARK_SIZE
@@ -649,7 +665,7 @@ def catch_up() -> None:
                 _setrecursionlimit(_getrecursionlimit() - _raised_by)
                 _raised_by = 0
             except (RecursionError, ValueError):
-                _PENDING[0] = 1  # still too deep here: the next record tries again
+                _pending = 1  # still too deep here: the next record tries again
     finally:
         _catch_up_lock.release()
 

@@ -25,27 +25,23 @@ import structlog
 from . import (
     _callsite,
     _children,
-    _context,
     _dev,
     _hooks,
     _integration,
     _lifecycle,
-    _metrics,
     _options,
-    _scope,
     _state,
     _stdio,
 )
 from ._chain import (
-    SafeBoundLogger,
-    SinkLogger,
     StructlogFactory,
     build_fallback,
     build_state,
     drain_parked,
     infrastructure_metadata,
-    lost_at_recursion_limit,
 )
+from ._health import Problem, self_check, stats
+from ._logger import BoundLogger, get_logger
 from ._sinks import ConsoleSink, Dispatcher, Sink
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind
@@ -389,8 +385,8 @@ def _take_over_logging(
     if bypass and foreign == "error":
         msg = (
             "stdlib handlers would bypass safelog's chain: "
-            f"{describe_handlers(bypass)}. Remove them, or pass "
-            "foreign_handlers='detach' to detach them until shutdown()"
+            f"{describe_handlers(bypass)}. Remove them, or leave foreign_handlers at its "
+            "default ('detach') to take them over until shutdown()"
         )
         raise ConfigurationError(msg)
     saved = _state.SavedLogging(
@@ -478,324 +474,9 @@ def current_state() -> _state.State:
     The active state; before `configure`, the safe default (no fields, stderr).
     Kept for modules written against it; new code uses `_state` directly.
     """
-    return _current_or_fallback()
+    return _state.current_or_fallback(build_fallback)
 
 
 def is_configured() -> bool:
     """Whether `configure` has run (and `shutdown` has not)."""
     return _state.current() is not None
-
-
-# -- get_logger ----------------------------------------------------------------
-
-
-class BoundLogger(Protocol):
-    """
-    What `get_logger` returns: a structlog-style bound logger.
-
-    Level methods take a constant event and declared fields as keywords;
-    they never raise and return None. ``bind``/``new``/``unbind``/
-    ``try_unbind`` return a new logger. The ``a``-prefixed methods are the
-    async variants.
-    """
-
-    def bind(self, **values: Any) -> BoundLogger: ...
-    def new(self, **values: Any) -> BoundLogger: ...
-    def unbind(self, *keys: str) -> BoundLogger: ...
-    def try_unbind(self, *keys: str) -> BoundLogger: ...
-    def debug(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def info(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def msg(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def warning(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def warn(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def error(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def exception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def critical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def fatal(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def log(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def adebug(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def ainfo(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def awarning(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def aerror(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def aexception(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def acritical(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def alog(self, level: int | str, event: str, /, *args: Any, **kw: Any) -> None: ...
-    def metric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-    async def ametric(self, event: str, /, *args: Any, **kw: Any) -> None: ...
-
-
-_CACHED_METHODS = frozenset(
-    {
-        "debug",
-        "info",
-        "msg",
-        "warning",
-        "warn",
-        "error",
-        "exception",
-        "critical",
-        "fatal",
-        "log",
-        "metric",
-    }
-)
-
-
-def _current_or_fallback() -> _state.State:
-    return _state.current_or_fallback(build_fallback)
-
-
-class _LazyLogger:
-    """
-    What `get_logger` returns: resolves to a bound logger of the *current*
-    configuration, so module-level loggers made before `configure` work and
-    follow a later `shutdown`/`configure`.
-
-    Level methods are cached on the instance after first use (no proxy cost
-    per call); `configure` and `shutdown` clear those caches.
-    """
-
-    __slots__ = ("__dict__", "__weakref__", "_bound", "_generation", "_initial", "_name")
-
-    def __init__(self, name: str | None, initial: dict[str, Any]) -> None:
-        self._name = name
-        self._initial = initial
-        self._generation = -1
-        self._bound: SafeBoundLogger | None = None
-        # Resolved on first use (bind() per request stays cheap); `_state`
-        # refreshes every live one at each configure/shutdown.
-        _state.register_proxy(self)
-
-    def refresh(self) -> None:
-        """
-        Cache the level methods of the current configuration on the instance
-        (`_state` calls this at each configure/shutdown). A cached method is
-        a plain instance attribute: calling it takes no Python frame beyond
-        the method's own, which matters at the recursion limit.
-        """
-        self.__dict__.clear()
-        try:
-            bound = self._resolve()
-            generation = self._generation
-            for name in _CACHED_METHODS:
-                self.__dict__[name] = getattr(bound, name)
-            if generation != _state.generation():
-                self.__dict__.clear()
-        except Exception:  # noqa: BLE001 -- __getattr__ resolves on first use instead
-            self.__dict__.clear()
-
-    def _resolve(self) -> SafeBoundLogger:
-        state = _current_or_fallback()
-        bound = self._bound
-        if bound is None or self._generation != state.generation:
-            bound = state.wrapper_class(
-                SinkLogger(self._name, state.chain),
-                cast("Any", list(state.chain.processors)),
-                dict(self._initial),
-            )
-            self._bound = bound
-            self._generation = state.generation
-        return bound
-
-    # bind/new stay lazy: a logger bound at import time, before configure(),
-    # must still follow the configuration (level, policy, sinks) made later.
-    def bind(self, **values: Any) -> _LazyLogger:
-        return _LazyLogger(self._name, {**self._initial, **values})
-
-    def new(self, **values: Any) -> _LazyLogger:
-        return _LazyLogger(self._name, dict(values))
-
-    def unbind(self, *keys: str) -> _LazyLogger:
-        initial = dict(self._initial)
-        for key in keys:
-            del initial[key]
-        return _LazyLogger(self._name, initial)
-
-    def try_unbind(self, *keys: str) -> _LazyLogger:
-        initial = dict(self._initial)
-        for key in keys:
-            initial.pop(key, None)
-        return _LazyLogger(self._name, initial)
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
-            raise AttributeError(name)
-        bound = self._resolve()
-        attr = getattr(bound, name)
-        generation = self._generation
-        if name in _CACHED_METHODS and generation == _state.generation():
-            self.__dict__[name] = attr
-            # A configure()/shutdown() in another thread between the check
-            # and the store cleared the caches before this one was made:
-            # drop it rather than keep a retired configuration's method.
-            if generation != _state.generation():
-                self.__dict__.pop(name, None)
-        return attr
-
-    def __repr__(self) -> str:
-        return "<safelog logger>"
-
-
-def get_logger(name: str | None = None, **initial_values: Any) -> BoundLogger:
-    """
-    Return a structlog logger whose records go through safelog's chain.
-
-    *name* is usually ``__name__``; *initial_values* are bound context and go
-    through the field policy like any other value.
-    """
-    logger = _LazyLogger(name, dict(initial_values))
-    # Usually once per module: resolve now, so that even its first call
-    # needs no __getattr__ frame (the recursion limit). bind() stays lazy.
-    logger.refresh()
-    return cast("BoundLogger", logger)
-
-
-# -- self_check / stats ------------------------------------------------------
-
-
-class Problem(str):
-    """
-    One thing that lets records bypass the chain, as `self_check` reports it.
-
-    A `str` (the constant, metadata-only message, as before) that also has
-    ``code`` (stable, for alerting: ``"handler-bypass"``...) and ``name``
-    (what it concerns, a name of code such as ``"sys.excepthook"``, or "").
-    """
-
-    __slots__ = ("code", "name")
-
-    code: str
-    name: str
-
-    def __new__(cls, code: str, message: str, name: str = "") -> Problem:
-        self = super().__new__(cls, message)
-        self.code = code
-        self.name = name
-        return self
-
-    @property
-    def message(self) -> str:
-        return str.__str__(self)
-
-    def __repr__(self) -> str:
-        return f"Problem({self.code!r}, {self.message!r}, name={self.name!r})"
-
-
-def self_check(*, reinstall_hooks: bool = False) -> list[Problem]:
-    """
-    Problems that would let records bypass the chain; an empty list means
-    none were found. Each is a `Problem`: a string (a metadata-only
-    sentence, as before) with a ``code`` and a ``name``.
-
-    With *reinstall_hooks*, safelog's crash and warning hooks that something
-    replaced since `configure` are put back (and still reported, code
-    ``"hook-replaced"``): call it from a periodic health check to keep
-    them in place.
-    """
-    state = _state.current()
-    if state is None:
-        return [Problem("not-configured", "safelog is not configured")]
-    problems: list[Problem] = []
-    if state.handler is not None:
-        if state.handler not in logging.getLogger().handlers:
-            problems.append(
-                Problem(
-                    "root-handler-missing",
-                    "the root logger no longer has safelog's handler (was logging reconfigured?)",
-                    "root",
-                )
-            )
-        bypass = bypassing_handlers()
-        if bypass:
-            problems.append(
-                Problem(
-                    "handler-bypass",
-                    f"stdlib handlers bypass safelog: {describe_handlers(bypass)}",
-                    describe_handlers(bypass[:1]),
-                )
-            )
-    if _structlog_replaced(state):
-        problems.append(
-            Problem(
-                "structlog-reconfigured",
-                "structlog was reconfigured after safelog.configure()",
-                "structlog",
-            )
-        )
-    problems.extend(_hook_problems(reinstall_hooks))
-    problems.extend(_sink_problems(state))
-    return problems
-
-
-def _sink_problems(state: _state.State) -> list[Problem]:
-    """What sinks report through their optional ``problems()`` (code, name, message)."""
-    out: list[Problem] = []
-    for sink in state.chain.dispatcher.sinks:
-        report = getattr(sink, "problems", None)
-        if not callable(report):
-            continue
-        try:
-            out.extend(Problem(code, message, name) for code, name, message in report())
-        except Exception:  # noqa: BLE001, S112 -- a sink's report never breaks self_check
-            continue
-    return out
-
-
-def _structlog_replaced(state: _state.State) -> bool:
-    cfg = structlog.get_config()
-    factory = cfg["logger_factory"]
-    wrapper = cfg["wrapper_class"]
-    return (
-        not isinstance(factory, StructlogFactory)
-        or factory.chain is not state.chain
-        # Another wrapper class would run processors safelog does not control.
-        or not (isinstance(wrapper, type) and issubclass(wrapper, SafeBoundLogger))
-    )
-
-
-def _hook_problems(reinstall: bool) -> list[Problem]:
-    configured = _hooks.installed()
-    out: list[Problem] = []
-    for name, where, _current in _hooks.not_in_effect():
-        if name not in configured:
-            continue
-        out.append(
-            Problem(
-                "hook-replaced",
-                f"{where} was replaced after safelog.configure() installed its hook; "
-                "the replacement may print exception or warning text",
-                where,
-            )
-        )
-        if reinstall:
-            _hooks.reinstall(name)
-    return out
-
-
-def stats() -> dict[str, int]:
-    """Loss and error counters, metadata only."""
-    state = _state.current()
-    if state is None:
-        return {}
-    out = {
-        "internal_errors": state.chain.internal_errors,
-        "sink_errors": state.chain.dispatcher.errors,
-        "recursion_reduced": state.chain.reduced,
-        "recursion_lost": lost_at_recursion_limit(),
-        # Why values were dropped, by reason (a typed counter in the chain).
-        **state.policy_filter.counts.as_stats(),
-    }
-    if state.handler is not None:
-        out["stdlib_suppressed"] = state.handler.suppressed
-        out["stdlib_errors"] = state.handler.errors
-    # Incoming request ids replaced and trace headers dropped (integrations).
-    out.update(_context.counters.as_dict())
-    for stage in state.chain.processors:
-        # Present only when metrics, buffering or sampling are on.
-        if isinstance(stage, (_metrics.MetricEmbedder, _scope.ScopeRouter)):
-            out.update(stage.counters.as_dict())
-    for sink in state.chain.dispatcher.sinks:
-        sink_stats = getattr(sink, "stats", None)
-        if callable(sink_stats):
-            out.update(sink_stats())
-    return out

@@ -201,7 +201,6 @@ RESERVED_INPUTS: Mapping[str, str] = {
     "stack_info": "consumed: becomes `stack`",
     "safelog": "reserved for safelog's own use; no field may take the name",
     "positional_args": "internal: positional and `%`-arguments, counted in `dropped`",
-    "_safelog_frame": "internal: the call site handed along by the chain; never emitted",
 }
 
 #: What a value of each built-in kind can be, for the "Kinds used" table.

@@ -218,6 +218,10 @@ def resolve(
     Resolve and validate the options of a `configure` call (argument, then
     environment, then ``[tool.safelog]``, then default) without changing
     anything. *environ* defaults to ``os.environ``.
+
+    One straight sequence, one option after another in the order of
+    `Options`: longer than most functions here, but splitting it would only
+    scatter the precedence rule each line applies.
     """
     env = os.environ if environ is None else environ
     file_options, file_fields, file_path = _file(pyproject)

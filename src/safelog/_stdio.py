@@ -101,13 +101,13 @@ class Target(Protocol):
 
 class _Burst:
     __slots__ = (
-        "chars",
         "function",
         "key",
         "line",
         "lines",
         "module",
         "pid",
+        "size",
         "stream",
         "unit",
         "writes",
@@ -119,8 +119,9 @@ class _Burst:
         self.key = key
         self.pid = os.getpid()
         self.stream = stream
+        #: "chars" (text) or "bytes" (sys.stdout.buffer): the size's field name.
         self.unit = unit
-        self.chars = 0
+        self.size = 0
         self.lines = 0
         self.writes = 0
         self.module: str | None = None
@@ -174,6 +175,16 @@ class _Guard:
         ends_line: bool,
     ) -> None:
         where, burst = _writer(frame)
+        if getattr(_local, "naming", False):
+            # A signal handler wrote while this thread was naming a call
+            # site (on a cold cache that reads and compiles the module's
+            # source: longer than a fast timer's interval). Naming again
+            # here would nest handler in handler for ever: a nameless
+            # record of its own instead.
+            lone = _Burst((), stream, unit, None)
+            lone.size, lone.lines, lone.writes = size, newlines, 1
+            self.emit(lone)
+            return
         key = (stream, unit, id(where), where.f_lasti if where is not None else -1)
         pending: _Burst | None = getattr(_local, "pending", None)
         if pending is not None and pending.pid != os.getpid():
@@ -184,9 +195,13 @@ class _Guard:
             self.emit(pending)
             pending = None
         if pending is None:
-            pending = _Burst(key, stream, unit, where)
+            _local.naming = True
+            try:
+                pending = _Burst(key, stream, unit, where)
+            finally:
+                _local.naming = False
             _local.pending = pending
-        pending.chars += size
+        pending.size += size
         pending.lines += newlines
         pending.writes += 1
         if ends_line and not burst:
@@ -217,7 +232,7 @@ class _Guard:
         )
         record.update(target.metadata)
         record["stream"] = burst.stream
-        record[burst.unit] = burst.chars
+        record[burst.unit] = burst.size
         record["lines"] = burst.lines
         record["writes"] = burst.writes
         _local.emitting = True

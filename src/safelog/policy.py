@@ -89,7 +89,6 @@ RESERVED_KEYS: frozenset[str] = frozenset(
         "stack_info",
         "safelog",
         "positional_args",
-        "_safelog_frame",
         # Added by safelog's metrics, buffering and sampling (see _metrics,
         # _scope): a call argument must never forge them.
         "_aws",

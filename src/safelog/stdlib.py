@@ -113,8 +113,14 @@ class SafelogHandler(logging.Handler):
         if threading.get_ident() in internal_threads:
             self.suppressed += 1
             return
+        # The common path inline (no extra frame per record); `_run` is the
+        # same steps, for the retry at the recursion limit.
+        chain = self.chain if self.chain is not None else current_chain()
         try:
-            self._run(record, sys._getframe(1))
+            frame = _callsite.find_caller(sys._getframe(1))
+            event_dict = record_to_event_dict(record)
+            level = record.levelname.lower() if type(record.levelname) is str else "info"
+            chain.run(StdlibOrigin(record, frame), level, event_dict)
         except RecursionError:
             # Logged near the recursion limit: raise it inline (a builtin
             # takes no frame) for this record, as the bound logger does.
@@ -126,6 +132,10 @@ class SafelogHandler(logging.Handler):
                 self.errors += 1
             finally:
                 sys.setrecursionlimit(limit)
+        except Exception:  # noqa: BLE001 -- fail open on delivery, never raise
+            self.errors += 1
+            with contextlib.suppress(Exception):
+                chain.dispatcher.emit(chain.fallback_line("error", None))
 
     def _run(self, record: logging.LogRecord, caller: FrameType) -> None:
         chain = self.chain if self.chain is not None else current_chain()

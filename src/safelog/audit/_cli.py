@@ -168,7 +168,9 @@ def make_client(endpoint_url: str | None, region: str | None) -> Any:
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": 5},
+        # Attempts from AWS_MAX_ATTEMPTS or the profile (standard mode: 3);
+        # call_api adds its own jittered backoff on throttling on top.
+        retries={"mode": "standard"},
         max_pool_connections=32,
         user_agent_extra="safelog-audit",
     )
@@ -277,13 +279,16 @@ def run(args: argparse.Namespace) -> int:
     if report.scanned == 0:
         return _fail("no records in the window: nothing was audited (check --since/--until)")
     text = FORMATTERS[args.format](report)
-    if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    if args.data_protection_policy:
-        doc = data_protection_policy(policy, group=args.group)
-        Path(args.data_protection_policy).write_text(
-            json.dumps(doc, indent=2) + "\n", encoding="utf-8"
-        )
+    try:
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        if args.data_protection_policy:
+            doc = data_protection_policy(policy, group=args.group)
+            Path(args.data_protection_policy).write_text(
+                json.dumps(doc, indent=2) + "\n", encoding="utf-8"
+            )
+    except OSError:
+        return _fail("cannot write the --output or --data-protection-policy file")
     return EXIT_FINDINGS if not report.conforming else EXIT_OK

@@ -236,9 +236,11 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
         '"host"\\s*:\\s*[^\\s"n]',
         '"(?:pid|dropped|safelog_cut|line)"\\s*:\\s*(?:[^\\s\\-0-9n]|-?[0-9]+[.eE])',
         '"timestamp"\\s*:\\s*"(?:[^"]{0,18}"|' + _TIMESTAMP_NOT + ")",
+        '"buffered"\\s*:\\s*(?:[^\\st]|t[^r])',
+        '"sampling_rate"\\s*:\\s*[^\\s0-9]',
         *_CONTENT,
     ]
-    conds: list[str] = []
+    conds: list[str] = ["`sampling_rate` > 1"]
     for name, kind in sorted(checker.kinds.items()):
         r, c = _field_filter(name, kind)
         regexes += r
@@ -440,7 +442,11 @@ def insights_group(
         return max(int(scanned), counted)
 
     try:
-        pieces = window.slices(opts.slice_ms)
+        # Insights counts whole seconds: slices start on a second, so no
+        # record falls in two of them (the window widens by under a second).
+        aligned = Window(window.start // 1000 * 1000, -(-window.end // 1000) * 1000)
+        step = max(1000, opts.slice_ms // 1000 * 1000)
+        pieces = aligned.slices(step)
         for done, piece in enumerate(pieces):
             key = (piece.start, piece.end)
             if checkpoint is not None and key in checkpoint.done:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._levels import RECORD_LEVELS
 from safelog._metrics import is_dimension_text
 from safelog.policy import (
     FieldPolicy,
@@ -157,12 +158,15 @@ MARKER_EVENTS: frozenset[str] = frozenset(
 
 # -- shapes of built-in metadata ---------------------------------------------
 
-# "metric": records of log.metric() (docs/metrics.md).
-_LEVELS = frozenset({"debug", "info", "warning", "error", "critical", "unknown", "metric"})
+# The record levels, "metric" (log.metric()) and "unknown" (a stdlib record
+# whose level number is not an int).
+_LEVELS = RECORD_LEVELS | {"metric", "unknown"}
 _LEVEL_N = re.compile(r"level[0-9]{1,3}\Z")
 _TIMESTAMP = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:?[0-9]{2})?\Z"
 )
+# What configure() accepts as metrics_namespace.
+_NAMESPACE = re.compile(r"[A-Za-z0-9._/#: \-]{1,255}\Z")
 _INFRA = re.compile(r"[A-Za-z0-9._:\-]{1,64}\Z")
 # Names of code: dotted identifiers, with the <locals>/<lambda>/<module>
 # parts of qualified names and safelog's own markers.
@@ -359,6 +363,8 @@ class RecordChecker:
         self._judges: Mapping[str, Callable[[object], bool]] = {
             name: kind_judge(kind) for name, kind in self.kinds.items()
         }
+        self._metrics: Mapping[str, str] = dict(policy.metrics())
+        self._dimension_names = frozenset(policy.dimensions()) | {"service", "environment"}
         self._content_cache: dict[str, bool] = {}
         self._event_cache: dict[str, tuple[str, ...]] = {}
         self._opaque = frozenset(
@@ -480,15 +486,21 @@ class RecordChecker:
             if not _emf_directive_ok(directive):
                 found.add("SA203")
                 return
+            # Names and units come from the policy: metrics are declared
+            # metric fields with their unit, dimensions declared dimensions.
+            for m in directive["Metrics"]:
+                if self._metrics.get(m["Name"]) != m.get("Unit"):
+                    found.add("SA203")
+            for dims in directive.get("Dimensions", []):
+                if not self._dimension_names.issuperset(dims):
+                    found.add("SA203")
 
 
 def _emf_directive_ok(directive: object) -> bool:
     if type(directive) is not dict or set(directive) - {"Namespace", "Dimensions", "Metrics"}:
         return False
-    if not _is_name(directive.get("Namespace")) and not (
-        type(directive.get("Namespace")) is str
-        and _INFRA.match(directive["Namespace"].replace("/", "."))
-    ):
+    namespace = directive.get("Namespace")
+    if type(namespace) is not str or _NAMESPACE.match(namespace) is None:
         return False
     dims = directive.get("Dimensions", [])
     if type(dims) is not list or not all(
@@ -623,6 +635,8 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
         "sampling_rate": lambda v: (
             isinstance(v, (int, float)) and type(v) is not bool and 0 <= v <= 1
         ),
+        # Judged as a whole by RecordChecker._emf.
+        "_aws": lambda _: True,
     }
 )
 

@@ -2,12 +2,12 @@
 Reading a log group: the ``filter_log_events`` engine, the checkpoint and
 the error translation shared with the Insights engine.
 
-The window is cut into slices; each slice is read stream by stream, a few
-streams at a time (bounded concurrency), one page in memory per worker. A
-slice that is done is appended to the checkpoint file (if one is given), so
-an interrupted run resumes where it stopped. Memory is bounded by
-``workers x one page`` plus the findings kept: it does not grow with the
-size of the group.
+The window is cut into slices; each slice is read in batches of up to 100
+streams, ``workers`` batches at a time (bounded concurrency), one page in
+memory per worker. A slice that is done is appended to the checkpoint file
+(if one is given), so an interrupted run resumes where it stopped. Memory is
+bounded by ``workers x one page`` plus the findings kept: it does not grow
+with the size of the group.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import threading
 import time
 
@@ -55,6 +56,9 @@ _DENIED_CODES = frozenset(
 )
 
 
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}\Z")
+
+
 class AuditError(Exception):
     """The audit could not run (exit 2). The message is fixed text, never a value."""
 
@@ -73,6 +77,7 @@ class ScanOptions:
 
 
 def error_code(exc: BaseException) -> str | None:
+    """The API's error code of a botocore ``ClientError`` (None for others)."""
     response = getattr(exc, "response", None)
     if isinstance(response, dict):
         code = response.get("Error", {}).get("Code")
@@ -80,7 +85,7 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
-def translate(exc: BaseException, group_known: bool = True) -> AuditError:
+def translate(exc: BaseException) -> AuditError:
     """A botocore error as an `AuditError` with a fixed message (never the error's text)."""
     code = error_code(exc)
     name = type(exc).__name__
@@ -92,16 +97,22 @@ def translate(exc: BaseException, group_known: bool = True) -> AuditError:
             "logs:FilterLogEvents (and logs:StartQuery, logs:GetQueryResults for Insights)"
         )
     if code in _THROTTLE_CODES:
-        return AuditError("CloudWatch Logs kept throttling after retries; re-run with --resume")
+        return AuditError(
+            "CloudWatch Logs kept throttling after retries; re-run with the same "
+            "--checkpoint FILE to resume"
+        )
     if name in ("NoCredentialsError", "PartialCredentialsError"):
         return AuditError("no AWS credentials found (environment, profile or role)")
     if name == "NoRegionError":
         return AuditError("no AWS region: pass --region or set AWS_DEFAULT_REGION")
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
         return AuditError("cannot reach the CloudWatch Logs endpoint")
-    if code is not None:
-        # The code is a fixed identifier from the API, not a message.
+    if code is not None and _CODE.match(code):
+        # An identifier from the API's model, not a message; anything else
+        # an endpoint sends back is not repeated.
         return AuditError(f"CloudWatch Logs refused the request ({code})")
+    if code is not None:
+        return AuditError("CloudWatch Logs refused the request")
     return AuditError(f"reading the log group failed ({name})")
 
 
