@@ -9,16 +9,15 @@ sink's ``flush``/``close`` and its optional fork hooks.
   exits (atexit callbacks registered before `configure`, ``__del__``
   finalizers, daemon threads) still go through the chain: sanitized, shipped
   if the deadline allows, else counted by the sink.
-- **SIGTERM**: the handler only records the request and writes one byte to a
-  pipe (``os.write``: no lock, no allocation of note, nothing that can
-  block). A flusher thread waiting on that pipe flushes every sink within
-  ``shutdown_timeout``, closes them (what is still unsent is counted), puts
-  back the previous disposition of SIGTERM and raises it again, so the
-  process ends as it would have without safelog.
+- **SIGTERM**: the handler only records the request and starts a flusher
+  thread (``_thread.start_new_thread``: no Python-level lock, nothing waits
+  for it). The flusher flushes every sink within ``shutdown_timeout``, closes
+  them (what is still unsent is counted), puts back the previous disposition
+  of SIGTERM and raises it again, so the process ends as it would have
+  without safelog.
 - **Fork**: every sink's ``before_fork``/``after_fork_in_parent``/
   ``after_fork_in_child`` runs around ``os.fork()``; the child gets its own
-  pid in the metadata, its own dispatcher lock and a new SIGTERM pipe and
-  flusher (the parent's belong to the parent).
+  pid in the metadata and its own dispatcher lock.
 
 Only the standard library and `_state` are imported here: `import safelog`
 loads this module, and it must stay light.
@@ -26,6 +25,7 @@ loads this module, and it must stay light.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import contextlib
 import os
@@ -132,11 +132,16 @@ def on_shutdown() -> None:
 
 
 # -- SIGTERM -----------------------------------------------------------------
+#
+# No thread waits for SIGTERM: a permanent flusher thread would make every
+# configured process multi-threaded, so each os.fork() (gunicorn, Celery,
+# multiprocessing) would be a fork of a threaded process -- the deadlock
+# risk Python 3.12+ warns about with a DeprecationWarning. The handler
+# starts the flusher when the signal comes, with _thread.start_new_thread:
+# no Python-level lock is taken and nothing waits for the thread to run.
 
-_pipe: tuple[int, int] | None = None
 _previous: Any = None
 _installed = False
-_flusher: threading.Thread | None = None
 _requested = 0
 _flushed = False
 
@@ -147,56 +152,26 @@ def sigterm_installed() -> bool:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
-    # A signal handler: no lock, no logging, nothing that can block. The
-    # write end is non-blocking; a full pipe already holds a wake-up.
+    # A signal handler: no lock, no logging, nothing that blocks.
     global _requested  # noqa: PLW0603
     if _flushed:
         # The flusher is done and sent SIGTERM again: end as SIGTERM would
         # have without safelog. (signal.signal may only run in the main
         # thread, which is where Python runs signal handlers.)
-        signal.signal(signal.SIGTERM, _previous if _previous is not None else signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
+        _end_by_sigterm()
         return
+    if _requested:
+        return  # a flush is under way; it ends the process when done
     _requested = signum
-    pipe = _pipe
-    if pipe is not None:
-        with contextlib.suppress(OSError):
-            os.write(pipe[1], b"\0")
+    try:
+        _thread.start_new_thread(_terminate, ())
+    except Exception:  # noqa: BLE001 -- no thread to be had: end now, as before
+        _end_by_sigterm()
 
 
-def _open_pipe() -> tuple[int, int]:
-    r, w = os.pipe()
-    os.set_blocking(w, False)
-    for fd in (r, w):
-        os.set_inheritable(fd, False)  # noqa: FBT003 -- os's signature
-    return r, w
-
-
-def _start_flusher() -> None:
-    global _flusher  # noqa: PLW0603
-    pipe = _pipe
-    if pipe is None:
-        return
-    thread = threading.Thread(
-        target=_flusher_loop, args=(pipe[0],), name="safelog-sigterm", daemon=True
-    )
-    thread.start()
-    _flusher = thread
-
-
-def _flusher_loop(fd: int) -> None:
-    while True:
-        try:
-            data = os.read(fd, 64)
-        except InterruptedError:  # pragma: no cover -- PEP 475 retries for us
-            continue
-        except OSError:
-            return
-        if not data:
-            return
-        if _requested:
-            _terminate()
-            return
+def _end_by_sigterm() -> None:
+    signal.signal(signal.SIGTERM, _previous if _previous is not None else signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _terminate() -> None:
@@ -229,7 +204,7 @@ def install_sigterm() -> bool:
     has its default action and this is the main thread; a service's own
     handler, or SIGTERM ignored, is left alone.
     """
-    global _pipe, _previous, _installed  # noqa: PLW0603
+    global _previous, _installed  # noqa: PLW0603
     if threading.current_thread() is not threading.main_thread():
         return False
     try:
@@ -238,10 +213,6 @@ def install_sigterm() -> bool:
             return True
         if current is not signal.SIG_DFL:
             return False
-        if _pipe is None:
-            _pipe = _open_pipe()
-        if _flusher is None or not _flusher.is_alive():
-            _start_flusher()
         signal.signal(signal.SIGTERM, _on_sigterm)
     except (ValueError, OSError):
         return False
@@ -281,7 +252,7 @@ def _after_fork_in_parent() -> None:
 
 
 def _after_fork_in_child() -> None:
-    global _pipe, _flusher, _requested, _exit_deadline, _flushed  # noqa: PLW0603
+    global _requested, _exit_deadline, _flushed  # noqa: PLW0603
     pid = os.getpid()
     for state in (_state.current(), _state.fallback()):
         if state is None:
@@ -294,16 +265,6 @@ def _after_fork_in_child() -> None:
     _requested = 0
     _flushed = False
     _exit_deadline = None
-    # The parent's pipe wakes the parent's flusher: the child needs its own.
-    old, _pipe, _flusher = _pipe, None, None
-    if old is not None:
-        for fd in old:
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        if _installed:
-            with contextlib.suppress(Exception):
-                _pipe = _open_pipe()
-                _start_flusher()
 
 
 if hasattr(os, "register_at_fork"):
