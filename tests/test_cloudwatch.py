@@ -593,17 +593,20 @@ log = safelog.get_logger("child")
 def _run(
     body: str, url: str, group: str, n: int, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    code = _PRELUDE + textwrap.dedent(body)
+    script = _script(_PRELUDE + textwrap.dedent(body))
     env = {**os.environ, **AWS_ENV}
-    return subprocess.run(
-        [sys.executable, _script(code), url, group, str(n)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-        check=False,
-    )
+    try:
+        return subprocess.run(
+            [sys.executable, script, url, group, str(n)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=ROOT,
+            check=False,
+        )
+    finally:
+        Path(script).unlink()
 
 
 def _script(code: str) -> str:
@@ -658,9 +661,9 @@ class TestProcessExit:
         print('ready', flush=True)
         time.sleep(60)
         """
-        code = _PRELUDE + textwrap.dedent(body)
+        script = _script(_PRELUDE + textwrap.dedent(body))
         proc = subprocess.Popen(
-            [sys.executable, _script(code), server.endpoint_url, group, "5000"],
+            [sys.executable, script, server.endpoint_url, group, "5000"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -675,6 +678,7 @@ class TestProcessExit:
             _out, err = proc.communicate(timeout=30)
         finally:
             proc.kill()
+            Path(script).unlink()
         assert proc.returncode == -signal.SIGTERM
         delivered = sum(1 for r in _stored(server, group) if r["event"] == "before.sigterm")
         assert delivered == 5000 - _reported_drops(err)

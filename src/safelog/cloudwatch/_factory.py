@@ -193,11 +193,11 @@ class CloudWatch:
                     "AWS_DEFAULT_REGION or a region in the AWS config file"
                 )
                 raise ConfigurationError(msg)
-        from . import _process
+        from ._process import register
         from ._sink import CloudWatchSink
 
         sink = CloudWatchSink(self, metadata, report=report)
-        _process.register(sink)
+        register(sink)
         return sink
 
     def make_client(self) -> Any:

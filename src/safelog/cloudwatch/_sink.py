@@ -15,7 +15,7 @@ import threading
 import time
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from safelog._sinks import internal_threads
 
@@ -23,13 +23,11 @@ from ._accounting import failure_record, loss_record, recovered_record
 from ._limits import MAX_EVENT_BYTES, cut_line, utf8_size
 from ._queue import REPORT_INTERVAL, ShipQueue
 from ._transport import LOUD, Action, Failure, Reason, classify, fresh_connections
-from ._worker import Shipper
+from ._worker import Settings, Shipper
 
 
 if TYPE_CHECKING:
     from collections import deque
-
-    from ._factory import CloudWatch
 
 
 __all__ = ["CloudWatchSink"]
@@ -49,6 +47,15 @@ _PROBLEM_TEXT = {
 }
 
 
+class SinkSettings(Settings, Protocol):
+    """What the sink reads of `safelog.CloudWatch` (beyond the shipper's part)."""
+
+    stream: str
+    client: Any
+    max_queue_events: int
+    max_queue_bytes: int
+
+
 class CloudWatchSink:
     """
     The sink `CloudWatch.create_sink` returns. `write` never blocks on
@@ -57,7 +64,7 @@ class CloudWatchSink:
 
     def __init__(
         self,
-        config: CloudWatch,
+        config: SinkSettings,
         metadata: Mapping[str, Any],
         *,
         report: Callable[[str], None] | None = None,
