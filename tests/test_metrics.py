@@ -535,7 +535,7 @@ class TestParityWithAwsEmbeddedMetrics:
 
 class TestThroughStdout:
     def test_lambda_style_stdout_lines_are_valid_emf(self, tmp_path: Any) -> None:
-        """With SAFELOG_CONSOLE=stdout (Lambda extracts EMF from stdout) each metric line is EMF."""
+        """In Lambda (stdout by default, where Lambda extracts EMF) each metric line is EMF."""
         import subprocess
         import sys
 
@@ -549,11 +549,12 @@ class TestThroughStdout:
             encoding="utf-8",
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SAFELOG_", "AWS_"))}
+        # No SAFELOG_CONSOLE: in Lambda the console is stdout by default.
         env.update(
-            SAFELOG_CONSOLE="stdout",
             SAFELOG_SERVICE="fn",
             SAFELOG_METRICS_NAMESPACE="Fn",
             AWS_LAMBDA_FUNCTION_NAME="fn",
+            AWS_LAMBDA_RUNTIME_API="127.0.0.1:9001",
         )
         proc = subprocess.run(
             [sys.executable, str(script)],
