@@ -320,16 +320,31 @@ def _profile_of(value: str) -> _Profile:
 _WS = re.compile(r"\s+")
 
 
-def _match(p: _Profile, text: str) -> str | None:
+class _Forms:
+    """A text and the normalised forms `_match` compares against.
+
+    Whitespace removal and case folding are done once per text, not once per
+    canary: a scan compares every text with every canary.
+    """
+
+    __slots__ = ("folded", "squeezed", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.squeezed = _WS.sub("", text) if _WS.search(text) else text
+        self.folded = text.casefold()
+
+
+def _match(p: _Profile, text: str | _Forms) -> str | None:
     """The name of the encoding in which *p*'s canary appears in *text*."""
+    forms = text if isinstance(text, _Forms) else _Forms(text)
     for name, needle in p.exact:
-        if needle in text:
+        if needle in forms.text:
             return name
-    squeezed = _WS.sub("", text) if _WS.search(text) else text
     for name, needle in p.squeezed:
-        if needle in squeezed:
+        if needle in forms.squeezed:
             return name
-    folded = text.casefold()
+    folded = forms.folded
     for name, needle in p.folded:
         if needle in folded:
             return name
@@ -433,12 +448,17 @@ def _scan(entries: Iterable[tuple[str, str]], profiles: list[_Profile]) -> list[
         lineno = lno if type(lno) is int else None
         event = _str_or_none(record, "event")
         level = _str_or_none(record, "level")
-        leaves = list(_leaves(parsed)) if parsed is not None else []
+        leaves = (
+            [(path, _Forms(text)) for path, text in _leaves(parsed)] if parsed is not None else []
+        )
+        whole_line: _Forms | None = None
         for p in profiles:
             hits = [(path, enc) for path, text in leaves if (enc := _match(p, text)) is not None]
             if not hits:
                 # Split across fields, or a line that is not JSON at all.
-                enc = _match(p, line)
+                if whole_line is None:
+                    whole_line = _Forms(line)
+                enc = _match(p, whole_line)
                 if enc is not None:
                     whole = (
                         "$ (the line as a whole)" if parsed is not None else "(not a JSON record)"
