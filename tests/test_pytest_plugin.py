@@ -119,8 +119,16 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+# The inner sessions load safelog's plugin through its entry point, as a
+# user's pytest does; the other plugins installed in this environment for
+# safelog's own suite play no part in them and cost about a second of start-up
+# each (hypothesis's imports all of hypothesis at the end of a session).
+_UNRELATED_PLUGINS = ("hypothesispytest", "xdist", "xdist.looponfail", "cov", "anyio")
+
+
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=180)
+    off = [a for name in _UNRELATED_PLUGINS for a in ("-p", f"no:{name}")]
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", *off, *args, timeout=180)
 
 
 class TestPlugin:
