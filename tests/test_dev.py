@@ -348,7 +348,10 @@ class TestPytestPlugin:
         env = {**os.environ, "SAFELOG_DEV": "1"}
 
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--safelog-auto"],
+            # safelog's plugin loads through its entry point; the suite's
+            # unrelated plugins only cost start-up time here.
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--safelog-auto"]
+            + [a for p in ("hypothesispytest", "xdist", "cov", "anyio") for a in ("-p", f"no:{p}")],
             capture_output=True,
             text=True,
             timeout=120,
