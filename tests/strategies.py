@@ -12,6 +12,7 @@ hostile ``__str__``/``__repr__``/``__getattr__`` and shadowed dunders.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import uuid
@@ -396,8 +397,14 @@ def _containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     )
 
 
+@functools.cache
 def nested_values() -> st.SearchStrategy[Any]:
-    """Canary-carrying values: mostly single leaves, sometimes nested containers."""
+    """Canary-carrying values: mostly single leaves, sometimes nested containers.
+
+    One instance, built once: a fresh `st.recursive` per draw made Hypothesis
+    re-derive the strategy's properties every time (most of a property
+    test's run time).
+    """
     return st.one_of(
         leaf_values(),
         leaf_values(),
