@@ -33,11 +33,12 @@ from structlog import BoundLoggerBase
 
 from . import _callsite, _metrics, _scope, _state
 from ._dev import DevCapture, DevExplainer
+from ._kinds import HashKey
 from ._levels import LEVELS, NAME_TO_LEVEL, RECORD_LEVELS, level_name
 from ._names import qualified_type_name
 from ._scope import TAKEN
 from ._sinks import ConsoleSink, Dispatcher, Sink
-from .policy import FieldPolicy, HashKey
+from .policy import FieldPolicy
 from .processors import (
     DropCounts,
     EventGuard,

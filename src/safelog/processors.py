@@ -27,8 +27,9 @@ from typing import Any
 import orjson
 
 from . import _callsite, _context, _sources
+from ._kinds import HashKey
 from ._levels import METHOD_TO_LEVEL
-from .policy import Cleaner, FieldPolicy, HashKey
+from .policy import Cleaner, FieldPolicy
 from .tracebacks import exception_record, stack_record
 
 

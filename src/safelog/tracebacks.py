@@ -44,6 +44,7 @@ from pathlib import Path
 from types import FrameType, MappingProxyType, TracebackType
 from typing import Any, ClassVar
 
+from ._kinds import Scalar
 from ._names import (
     MARKER_NAME,
     function_name_of,
@@ -52,7 +53,7 @@ from ._names import (
     module_name_of,
     qualified_type_name,
 )
-from .policy import Cleaner, ConfigurationError, Hashed, Kind, Scalar
+from .policy import Cleaner, ConfigurationError, Hashed, Kind
 
 
 __all__ = [

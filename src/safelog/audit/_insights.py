@@ -220,7 +220,7 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
     The regexes on ``@message`` and the numeric conditions whose union
     selects every record that could break a rule (events aside).
     """
-    allowed = sorted(_json_inner(k) for k in set(BUILTIN_KEYS) | set(checker.kinds))
+    allowed = sorted(_json_inner(k) for k in set(BUILTIN_KEYS) | set(checker.fields))
     regexes = [
         r"^\s*[^{\s]",  # does not start as an object
         r"[^}\s]\s*$",  # does not end as one
@@ -241,8 +241,13 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
         *_CONTENT,
     ]
     conds: list[str] = ["`sampling_rate` > 1"]
-    for name, kind in sorted(checker.kinds.items()):
-        r, c = _field_filter(name, kind)
+    for name, field_kind in sorted(checker.fields.items()):
+        if field_kind is None:
+            # A request field without a kind: every record carrying it is
+            # judged by the scan's rules (fail closed: more rows, no misses).
+            regexes.append(f'"{re.escape(_json_inner(name))}"\\s*:')
+            continue
+        r, c = _field_filter(name, field_kind)
         regexes += r
         conds += c
     return regexes, conds

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._context import BUILTIN_FIELDS
+from safelog._keys import RECORD_KEYS
 from safelog._levels import RECORD_LEVELS
 from safelog._metrics import is_dimension_text
 from safelog.policy import (
@@ -41,6 +43,7 @@ __all__ = [
     "MARKER_EVENTS",
     "MAX_RECORD_BYTES",
     "NESTED_KEYS",
+    "REQUEST_JUDGES",
     "RULES",
     "RecordChecker",
     "Rule",
@@ -361,14 +364,21 @@ class RecordChecker:
         self.kinds: Mapping[str, Kind] = policy.kinds
         self.events: frozenset[str] | None = None if events is None else frozenset(events)
         self._judges: Mapping[str, Callable[[object], bool]] = {
-            name: kind_judge(kind) for name, kind in self.kinds.items()
+            **REQUEST_JUDGES,
+            **{name: kind_judge(kind) for name, kind in self.kinds.items()},
+        }
+        #: Every non-built-in key this checker judges by a field's rules:
+        #: the declared fields, then the integrations' request fields.
+        self.fields: Mapping[str, Kind | None] = {
+            **{n: k for n, k in BUILTIN_FIELDS.items() if n not in self.kinds},
+            **self.kinds,
         }
         self._metrics: Mapping[str, str] = dict(policy.metrics())
         self._dimension_names = frozenset(policy.dimensions()) | {"service", "environment"}
         self._content_cache: dict[str, bool] = {}
         self._event_cache: dict[str, tuple[str, ...]] = {}
         self._opaque = frozenset(
-            name for name, kind in self.kinds.items() if isinstance(kind, (Hashed, Id, Uuid))
+            name for name, kind in self.fields.items() if isinstance(kind, (Hashed, Id, Uuid))
         )
 
     def check(self, message: str) -> list[str]:
@@ -398,8 +408,8 @@ class RecordChecker:
                 continue
             judge = self._judges.get(key)
             if judge is not None:
-                kind = self.kinds[key]
-                if emf and kind.dimension and is_dimension_text(kind, value):
+                kind = self.kinds.get(key)
+                if emf and kind is not None and kind.dimension and is_dimension_text(kind, value):
                     # EMF requires dimension values as strings (see _metrics).
                     continue
                 if not judge(value):
@@ -609,8 +619,8 @@ def _is_infra(value: object) -> bool:
     return type(value) is str and _INFRA.match(value) is not None
 
 
-#: Built-in key -> what safelog writes there. One table: the rules and the
-#: Insights engine's allowed keys both derive from it.
+#: Built-in key (`safelog._keys`) -> what safelog writes there: the rules
+#: and the Insights engine's allowed keys both use it.
 BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
     {
         # The event's own rules (SA301, SA302) are applied apart.
@@ -642,8 +652,55 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
 
 
 #: Top-level keys safelog writes into every record, or into some (with the
-#: ``cloudwatch_*`` counters of its loss reports).
-BUILTIN_KEYS: frozenset[str] = frozenset(BUILTIN_JUDGES)
+#: ``cloudwatch_*`` counters of its loss reports): from `safelog._keys`, the
+#: one table; a test checks that BUILTIN_JUDGES judges exactly these.
+BUILTIN_KEYS: frozenset[str] = RECORD_KEYS
+
+# What the integrations write in the request fields that carry no kind
+# (`safelog._context.BUILTIN_FIELDS` maps them to None): the shapes the
+# integrations check before writing, or their markers.
+_ROUTE_TEMPLATE = re.compile(r"[!-~]{1,200}\Z")
+_TASK_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,200}\Z")
+_TASK_STATE = re.compile(r"[A-Z_]{1,32}\Z")
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_\-]{1,140}\Z")
+_FUNCTION_VERSION = re.compile(r"(\$LATEST|[0-9]{1,10})\Z")
+_EVENT_TYPES = frozenset({"object", "array", "string", "boolean", "number", "null", "other"})
+
+
+def _shaped(pattern: re.Pattern[str], *markers: str) -> Callable[[object], bool]:
+    def judge(value: object) -> bool:
+        return type(value) is str and (value in markers or pattern.match(value) is not None)
+
+    return judge
+
+
+_UNKINDED_JUDGES: Mapping[str, Callable[[object], bool]] = {
+    "route": _shaped(_ROUTE_TEMPLATE, "<unmatched>", "<rejected:route>"),
+    "task_name": _shaped(_TASK_NAME, "<rejected:task_name>"),
+    "task_state": _shaped(_TASK_STATE),
+    "function_name": _shaped(_FUNCTION_NAME),
+    "function_version": _shaped(_FUNCTION_VERSION),
+    "event_type": lambda v: v in _EVENT_TYPES,
+}
+
+
+def _request_judge(name: str, kind: Kind | None) -> Callable[[object], bool]:
+    # A KeyError here, at import, means a new kind-less request field has
+    # no shape above: the test suite fails at once.
+    judge = kind_judge(kind) if kind is not None else _UNKINDED_JUDGES[name]
+
+    def request_field(value: object) -> bool:
+        # An integration writes null where the incoming value was unusable.
+        return value is None or judge(value)
+
+    return request_field
+
+
+#: The framework integrations' request fields (`safelog._context.BUILTIN_FIELDS`)
+#: -> what they write there; a policy's declaration of the same name wins.
+REQUEST_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
+    {name: _request_judge(name, kind) for name, kind in BUILTIN_FIELDS.items()}
+)
 
 
 def _strings(value: object, depth: int = 0) -> Iterator[str]:
