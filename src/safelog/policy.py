@@ -14,6 +14,10 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from . import _keys
+from ._hashkey import (
+    HashKey,
+    make_hash_key,  # noqa: F401 -- re-exported: its home before 0.2
+)
 from ._kinds import (
     FIELD_NAME,
     METRIC_UNITS,
@@ -23,7 +27,6 @@ from ._kinds import (
     Enum,
     Float,
     Hashed,
-    HashKey,
     HttpMethod,
     HttpStatus,
     Id,
@@ -32,7 +35,6 @@ from ._kinds import (
     Route,
     Scalar,
     Uuid,
-    make_hash_key,  # noqa: F401 -- re-exported: its home before 0.2
 )
 from .errors import ConfigurationError  # re-exported: its home before 0.2
 

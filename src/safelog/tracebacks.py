@@ -29,6 +29,9 @@ keeps its event, call site and fields.
 
 Whether a name (of a class, module, function or pydantic field) is a name of
 code is `safelog._names`' decision; this module only asks.
+
+One job, at about 500 lines: the pydantic and `SafeError` parts are small
+and use the same bounded, cycle-safe walk as the rest.
 """
 
 from __future__ import annotations

@@ -31,8 +31,9 @@ from typing import Any
 
 from safelog.policy import Bool, Duration, Enum, Float, Hashed, Id, Int, Kind, Uuid
 
+from ._checker import RecordChecker
 from ._report import AuditReport, CallCounter, Finding, Window
-from ._rules import BUILTIN_JUDGES, BUILTIN_KEYS, RecordChecker
+from ._rules import BUILTIN_JUDGES, BUILTIN_KEYS
 from ._scan import AuditError, Checkpoint, ScanOptions, call_api, error_code, translate
 
 
