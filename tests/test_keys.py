@@ -144,8 +144,15 @@ class TestRequestFields:
         request = written - _keys.RECORD_KEYS
         assert {"request_id", "trace_id", "span_id", "method", "route", "status"} <= request
         assert request <= set(_context.BUILTIN_FIELDS)
+        documented = {r["name"] for r in inventory(FieldPolicy())["request_fields"]}
+        assert request <= documented
         checker = RecordChecker(FieldPolicy())
         assert [checker.check(line) for line in lines] == [[] for _ in lines]
+
+    def test_described_and_kinded_fields_are_the_same(self) -> None:
+        """Each request field the integrations may write has a description and a kind entry."""
+        assert list(_keys.REQUEST_FIELDS) == list(_context.BUILTIN_FIELDS)
+        assert not set(_keys.REQUEST_FIELDS) & (_keys.RECORD_KEYS | _keys.RESERVED)
 
     def test_forged_request_fields_are_flagged(self) -> None:
         """A request field holding what no integration writes breaks an audit rule."""

@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from . import _options, _pyproject, _state
-from ._keys import INPUTS, KEYS, BuiltinKey
+from ._context import BUILTIN_FIELDS
+from ._keys import INPUTS, KEYS, REQUEST_FIELDS, BuiltinKey
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind, metric_unit
 
@@ -130,9 +131,20 @@ def inventory(
         "metadata": [
             {"name": b.name, "present": b.present, "description": b.description} for b in BUILTINS
         ],
+        "request_fields": [
+            {"name": name, "kind": _request_kind(name), "description": description}
+            for name, description in REQUEST_FIELDS.items()
+        ],
         "reserved": [{"name": k, "description": v} for k, v in sorted(RESERVED_INPUTS.items())],
         "markers": [{"marker": m, "meaning": d} for m, d in MARKERS],
     }
+
+
+def _request_kind(name: str) -> str:
+    # The kind a call's value under this name must pass (None: only the
+    # integration sets it).
+    kind = BUILTIN_FIELDS.get(name)
+    return "set by the integration only" if kind is None else kind.kind_name
 
 
 def _metric_marks(kind: Kind) -> dict[str, Any]:
@@ -205,6 +217,17 @@ def render_markdown(inv: Mapping[str, Any]) -> str:
     lines += [
         f"| {_code(m['name'])} | {m['present']} | {_cell(m['description'])} |"
         for m in inv["metadata"]
+    ]
+    lines += [
+        "",
+        "## Request fields (framework integrations)",
+        "",
+        "| Key | Kind | What it holds |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {_code(r['name'])} | {r['kind']} | {_cell(r['description'])} |"
+        for r in inv["request_fields"]
     ]
     lines += ["", "## Reserved keys", "", "| Key | Use |", "|---|---|"]
     lines += [f"| {_code(r['name'])} | {_cell(r['description'])} |" for r in inv["reserved"]]

@@ -9,8 +9,9 @@ first when it cuts an oversized record (`safelog.cloudwatch`).
 
 A leaf: it imports nothing from safelog, so any module may import it.
 The request fields the framework integrations add (``request_id``,
-``route``...) are not here: they carry a kind and live in
-`safelog._context.BUILTIN_FIELDS`.
+``route``...) are described here too (`REQUEST_FIELDS`); the kind each
+value must pass lives with them in `safelog._context.BUILTIN_FIELDS`, and
+a test checks that both name the same fields.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "INPUTS",
     "KEYS",
     "RECORD_KEYS",
+    "REQUEST_FIELDS",
     "RESERVED",
     "BuiltinKey",
 ]
@@ -210,4 +212,38 @@ CUT_KEEP_FIRST: tuple[str, ...] = tuple(
     k.name
     for k in sorted(KEYS, key=lambda k: -1 if k.cut_rank is None else k.cut_rank)
     if k.cut_rank is not None
+)
+
+#: The request fields of the framework integrations (`safelog.asgi`,
+#: `safelog.wsgi`, `safelog.django`, `safelog.celery`,
+#: `safelog.aws_lambda`) -> what they hold. Not reserved: a policy may
+#: declare one to narrow it.
+REQUEST_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "request_id": "The incoming request id header if it is a valid Id, else a fresh one.",
+        "trace_id": "The W3C / OpenTelemetry trace id (32 hex digits) of a valid trace header.",
+        "span_id": "The W3C / OpenTelemetry span id (16 hex digits) of a valid trace header.",
+        "xray_trace_id": "The AWS X-Ray trace id of a valid X-Ray header.",
+        "method": "The request's HTTP method, one of the standard methods.",
+        "route": "The route template the router matched (`/pages/{page_id}`), never the "
+        "path; `<unmatched>` or `<rejected:route>` otherwise.",
+        "status": "The response's HTTP status, 100 to 599.",
+        "duration_ms": "Time spent handling the request, ms.",
+        "response_size": "Bytes of response body sent.",
+        "request_id_rejected": "true: the incoming request id was not a valid Id and was replaced.",
+        "trace_rejected": "true: an incoming trace header was malformed and ignored.",
+        "task_name": "The Celery task's registered name (a name of code), or "
+        "`<rejected:task_name>`.",
+        "task_id": "The Celery task id, if it is Id-shaped.",
+        "task_state": "The Celery state the task ended in (SUCCESS, FAILURE, RETRY...).",
+        "retries": "The Celery retries so far.",
+        "runtime_ms": "The task's run time, ms.",
+        "aws_request_id": "The Lambda invocation id.",
+        "function_name": "The Lambda function name, if it has the shape AWS gives it.",
+        "function_version": "The Lambda function version: `$LATEST` or a number.",
+        "cold_start": "true on the first invocation of this Lambda environment.",
+        "remaining_ms": "Lambda time left at the start of the invocation, ms.",
+        "event_type": "The JSON type of the Lambda event (object, array, string...), never "
+        "its content.",
+    }
 )
