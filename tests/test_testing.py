@@ -202,6 +202,20 @@ class TestDetector:
         assert leaks, f"{encoding} of a {kind} canary was not caught"
         assert leaks[0].kind == kind
 
+    def test_a_long_scan_finds_and_names_what_a_short_one_does(self) -> None:
+        """Past the first lines a scan pre-filters texts: every leak is still found, named alike."""
+        noise = [json.dumps({"event": "x", "v": uuid.UUID(int=i).hex}) for i in range(40)]
+        for kind in KINDS:
+            c = testing.canary(kind)
+            texts = [_fragment(c), *(enc(c) for enc in ENCODINGS.values())]
+            texts += [json.dumps({"event": "e", "nested": {"k": [t]}}) for t in texts]
+            alone = [(leak.encoding, leak.path) for t in texts for leak in testing.find_leaks(t, c)]
+            # The same lines after the noise, scanned together with other canaries.
+            other = testing.canary("email")
+            long = testing.find_leaks([*noise, *texts], other, c)
+            assert len(alone) >= len(texts)
+            assert [(leak.encoding, leak.path) for leak in long] == alone, kind
+
     def test_the_encoding_is_named(self) -> None:
         """The leak says how the canary was encoded."""
         c = testing.canary("body")

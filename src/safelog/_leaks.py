@@ -10,6 +10,7 @@ whitespace). Public through `safelog.testing`; no pytest here.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import secrets
@@ -203,6 +204,30 @@ class _Profile:
     squeezed: tuple[tuple[str, str], ...]
     windows: tuple[str, ...]
 
+    @functools.cached_property
+    def any_needle(self) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+        """One pattern per form (raw, squeezed, folded) finding any needle.
+
+        A fast "no needle at all" answer for long scans; a hit is then named
+        by the ordered search. Built on first use: compiling costs more than
+        a few plain searches.
+        """
+        return (
+            _any_of([n for _, n in self.exact]),
+            _any_of([n for _, n in self.squeezed]),
+            _any_of([n for _, n in self.folded] + list(self.windows)),
+        )
+
+
+_NEVER = re.compile(r"(?!)")
+
+
+def _any_of(needles: list[str]) -> re.Pattern[str]:
+    """A pattern that finds any of *needles* (one that never matches if none)."""
+    if not needles:
+        return _NEVER
+    return re.compile("|".join(re.escape(n) for n in sorted(needles, key=len, reverse=True)))
+
 
 def _b64_needles(data: bytes) -> list[tuple[str, str]]:
     """
@@ -312,9 +337,17 @@ class _Forms:
         self.folded = text.casefold()
 
 
-def _match(p: _Profile, text: str | _Forms) -> str | None:
+def _match(p: _Profile, text: str | _Forms, *, prefilter: bool = False) -> str | None:
     """The name of the encoding in which *p*'s canary appears in *text*."""
     forms = text if isinstance(text, _Forms) else _Forms(text)
+    if prefilter:
+        raw, squeezed, folded_ = p.any_needle
+        if (
+            raw.search(forms.text) is None
+            and squeezed.search(forms.squeezed) is None
+            and folded_.search(forms.folded) is None
+        ):
+            return None
     for name, needle in p.exact:
         if needle in forms.text:
             return name
@@ -414,9 +447,15 @@ def parse_line(line: str) -> Any:
         return None
 
 
+# Past this many lines a scan compiles each canary's needles into patterns
+# (`_Profile.any_needle`) and skips the texts that hold none of them.
+_PREFILTER_AFTER = 32
+
+
 def scan(entries: Iterable[tuple[str, str]], profiles: list[_Profile]) -> list[Leak]:
     leaks: list[Leak] = []
-    for sink, line in entries:
+    for n, (sink, line) in enumerate(entries):
+        prefilter = n >= _PREFILTER_AFTER
         parsed = parse_line(line)
         record: Mapping[str, Any] = parsed if type(parsed) is dict else {}
         lno = record.get("line")
@@ -430,12 +469,16 @@ def scan(entries: Iterable[tuple[str, str]], profiles: list[_Profile]) -> list[L
         )
         whole_line: _Forms | None = None
         for p in profiles:
-            hits = [(path, enc) for path, text in leaves if (enc := _match(p, text)) is not None]
+            hits = [
+                (path, enc)
+                for path, text in leaves
+                if (enc := _match(p, text, prefilter=prefilter)) is not None
+            ]
             if not hits:
                 # Split across fields, or a line that is not JSON at all.
                 if whole_line is None:
                     whole_line = _Forms(line)
-                enc = _match(p, whole_line)
+                enc = _match(p, whole_line, prefilter=prefilter)
                 if enc is not None:
                     whole = (
                         "$ (the line as a whole)" if parsed is not None else "(not a JSON record)"
