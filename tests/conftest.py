@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import signal
 
 from collections.abc import Iterator
 from typing import Any
@@ -33,6 +34,16 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# A shell starts a background job (`make test &`, many CI runners) with
+# SIGINT and SIGQUIT ignored, and an ignored signal stays ignored in every
+# child: the servers the tests stop with SIGINT (Ctrl-C), and Celery's pool,
+# would sit out the stop timeout and be killed. The children get both
+# signals as from a terminal when this process does.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+if signal.getsignal(signal.SIGQUIT) is signal.SIG_IGN:
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 
 @pytest.fixture(autouse=True)
