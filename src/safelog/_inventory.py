@@ -35,11 +35,12 @@ import sys
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import _options, _pyproject, _state
+from ._context import BUILTIN_FIELDS
+from ._keys import INPUTS, KEYS, REQUEST_FIELDS, BuiltinKey
 from .errors import ConfigurationError
 from .policy import FieldPolicy, Kind, metric_unit
 
@@ -63,145 +64,15 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Builtin:
-    """A key safelog itself puts into records, and why it is safe."""
-
-    name: str
-    present: str
-    description: str
-
+#: A key safelog itself puts into records (the table is `safelog._keys`).
+Builtin = BuiltinKey
 
 #: The built-in metadata, in the order keys appear in a record.
-BUILTINS: tuple[Builtin, ...] = (
-    Builtin(
-        "timestamp",
-        "always",
-        "When the record was made: UTC, ISO 8601, milliseconds. Read from the clock, "
-        "never from the call.",
-    ),
-    Builtin(
-        "level",
-        "always",
-        "debug, info, warning, error or critical (levelN for custom stdlib levels), or "
-        "metric for `log.metric()`. Taken from the method called or the record's level number.",
-    ),
-    Builtin(
-        "logger",
-        "always",
-        "The logger name, only if it names a loaded module or is a string literal in "
-        "the calling code; otherwise `<runtime-logger-name>`.",
-    ),
-    Builtin(
-        "event",
-        "always",
-        "The event name or stdlib message template, only if it is a string literal of "
-        "the calling code (at most 256 characters); otherwise `<non-constant-event>`. "
-        "`%`-arguments are never interpolated.",
-    ),
-    Builtin(
-        "module",
-        "in records of log calls",
-        "The calling module's dotted name: a name of code, never a file path.",
-    ),
-    Builtin(
-        "function",
-        "in records of log calls",
-        "The calling function's qualified name: a name of code.",
-    ),
-    Builtin(
-        "line",
-        "in records of log calls",
-        "The line number of the log call: an int.",
-    ),
-    Builtin(
-        "service",
-        "always",
-        "The configured service name, checked against `[A-Za-z0-9._:-]{1,64}`.",
-    ),
-    Builtin(
-        "environment",
-        "when configured",
-        "The configured environment name, checked against `[A-Za-z0-9._:-]{1,64}`.",
-    ),
-    Builtin(
-        "host",
-        "always",
-        "The machine's hostname if it matches `[A-Za-z0-9._:-]{1,64}`, else null: "
-        "infrastructure metadata, shape-checked so the environment cannot forge a record.",
-    ),
-    Builtin(
-        "pid",
-        "always",
-        "The process id: an int, updated in forked children.",
-    ),
-    Builtin(
-        "dropped",
-        "when something was dropped",
-        "How many keys, `%`-arguments and `extra=` values were not declared fields: "
-        "a count, never their names (keys can be customer data).",
-    ),
-    Builtin(
-        "error",
-        "with exc_info or log.exception",
-        "The exception as metadata: its qualified type, frames (module, function, line), "
-        "a fingerprint, and causes, contexts and group members of the same shape; the "
-        "declared fields of a SafeError, checked by kind; pydantic error types and field "
-        "locations. Never its message, args, notes, attributes, locals, source or paths.",
-    ),
-    Builtin(
-        "stack",
-        "with stack_info=True",
-        "The call stack as a list of module, function and line: names of code only.",
-    ),
-    Builtin(
-        "_aws",
-        "in records that carry a field declared with metric=",
-        "CloudWatch Embedded Metric Format metadata: the record's time in epoch ms, the "
-        "configured namespace, and the names and units of the metric fields and the names "
-        "of the dimensions (service, environment, fields declared with dimension=True) "
-        "-- names from the policy and configuration only. In these records dimension "
-        "fields are rendered as strings.",
-    ),
-    Builtin(
-        "buffered",
-        "in records held by buffer_level and emitted because their scope had an error",
-        "true: the record was logged earlier in the scope and held until the error.",
-    ),
-    Builtin(
-        "sampling_rate",
-        "in DEBUG/INFO records of sampled-in scopes, when sampling_rate is configured",
-        "The configured rate, a number from 0 to 1.",
-    ),
-    Builtin(
-        "safelog_cut",
-        "only in records cut to fit CloudWatch's event size limit",
-        "The original record's size in bytes, an int; the keys that did not fit are "
-        "counted in `dropped`.",
-    ),
-    Builtin(
-        "cloudwatch_*",
-        "only in safelog's loss reports",
-        "Records with event `safelog.cloudwatch.loss` carry the CloudWatch shipper's "
-        "counters (accepted, delivered, dropped by cause, retries, calls, errors): ints "
-        "only, no names, no messages.",
-    ),
-    Builtin(
-        "safelog_error",
-        "only in internal-error records",
-        "When a safelog stage itself failed, the record is rebuilt from the trusted keys "
-        "above with event `<safelog-internal-error>` and the failing class's type name here.",
-    ),
-)
+BUILTINS: tuple[Builtin, ...] = KEYS
 
 #: Reserved keys a call may pass but that are consumed by the chain and never
 #: emitted under their own name, or kept free for safelog's own use.
-RESERVED_INPUTS: Mapping[str, str] = {
-    "exc_info": "consumed: becomes `error`",
-    "stack_info": "consumed: becomes `stack`",
-    "safelog": "reserved for safelog's own use; no field may take the name",
-    "positional_args": "internal: positional and `%`-arguments, counted in `dropped`",
-}
+RESERVED_INPUTS: Mapping[str, str] = INPUTS
 
 #: What a value of each built-in kind can be, for the "Kinds used" table.
 KIND_NOTES: Mapping[str, str] = {
@@ -260,9 +131,20 @@ def inventory(
         "metadata": [
             {"name": b.name, "present": b.present, "description": b.description} for b in BUILTINS
         ],
+        "request_fields": [
+            {"name": name, "kind": _request_kind(name), "description": description}
+            for name, description in REQUEST_FIELDS.items()
+        ],
         "reserved": [{"name": k, "description": v} for k, v in sorted(RESERVED_INPUTS.items())],
         "markers": [{"marker": m, "meaning": d} for m, d in MARKERS],
     }
+
+
+def _request_kind(name: str) -> str:
+    # The kind a call's value under this name must pass (None: only the
+    # integration sets it).
+    kind = BUILTIN_FIELDS.get(name)
+    return "set by the integration only" if kind is None else kind.kind_name
 
 
 def _metric_marks(kind: Kind) -> dict[str, Any]:
@@ -335,6 +217,17 @@ def render_markdown(inv: Mapping[str, Any]) -> str:
     lines += [
         f"| {_code(m['name'])} | {m['present']} | {_cell(m['description'])} |"
         for m in inv["metadata"]
+    ]
+    lines += [
+        "",
+        "## Request fields (framework integrations)",
+        "",
+        "| Key | Kind | What it holds |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {_code(r['name'])} | {r['kind']} | {_cell(r['description'])} |"
+        for r in inv["request_fields"]
     ]
     lines += ["", "## Reserved keys", "", "| Key | Use |", "|---|---|"]
     lines += [f"| {_code(r['name'])} | {_cell(r['description'])} |" for r in inv["reserved"]]

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from typing import IO, Any, Literal
 
 from . import _dev, _metrics, _pyproject, _scope
+from ._hashkey import HashKey, make_hash_key
 from ._hooks import resolve_hooks
 from ._levels import NAME_TO_LEVEL
 from ._stdio import StdioMode, resolve_mode
 from .errors import ConfigurationError
-from .policy import FieldPolicy, HashKey, make_hash_key
+from .policy import FieldPolicy
 
 
 __all__ = ["ConsoleChoice", "ForeignHandlers", "Options", "in_lambda", "resolve", "resolve_policy"]

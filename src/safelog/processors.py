@@ -11,6 +11,11 @@ only built-in keys (stamped with time and level) and declared fields whose
 values passed their kind. Every
 later stage works on that record and only ever replaces untrusted
 placeholders (the raw event, the raw exception) with safe values.
+
+One job past 500 lines on purpose: every stage of that one chain, in one
+processor shape, sharing the markers and the carried keys; splitting the
+stages apart would separate the trust boundary from the stages that rely
+on what it guarantees.
 """
 
 from __future__ import annotations
@@ -27,8 +32,9 @@ from typing import Any
 import orjson
 
 from . import _callsite, _context, _sources
+from ._hashkey import HashKey
 from ._levels import METHOD_TO_LEVEL
-from .policy import Cleaner, FieldPolicy, HashKey
+from .policy import Cleaner, FieldPolicy
 from .tracebacks import exception_record, stack_record
 
 

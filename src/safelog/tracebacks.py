@@ -29,6 +29,9 @@ keeps its event, call site and fields.
 
 Whether a name (of a class, module, function or pydantic field) is a name of
 code is `safelog._names`' decision; this module only asks.
+
+One job, at about 500 lines: the pydantic and `SafeError` parts are small
+and use the same bounded, cycle-safe walk as the rest.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from pathlib import Path
 from types import FrameType, MappingProxyType, TracebackType
 from typing import Any, ClassVar
 
+from ._kinds import Scalar
 from ._names import (
     MARKER_NAME,
     function_name_of,
@@ -52,7 +56,7 @@ from ._names import (
     module_name_of,
     qualified_type_name,
 )
-from .policy import Cleaner, ConfigurationError, Hashed, Kind, Scalar
+from .policy import Cleaner, ConfigurationError, Hashed, Kind
 
 
 __all__ = [

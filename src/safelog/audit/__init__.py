@@ -23,11 +23,12 @@ from typing import Any
 
 from safelog.policy import FieldPolicy
 
+from ._checker import RecordChecker
 from ._dataprotection import data_protection_policy
 from ._insights import InsightsUnavailable, insights_group
 from ._output import FORMATTERS, format_json, format_markdown, format_sarif, format_text
 from ._report import AuditReport, Finding, Window, policy_digest, stream_label
-from ._rules import RULES, RecordChecker, Rule
+from ._rules import RULES, Rule
 from ._scan import AuditError, Checkpoint, ScanOptions, scan_group
 
 

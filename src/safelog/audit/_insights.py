@@ -31,8 +31,9 @@ from typing import Any
 
 from safelog.policy import Bool, Duration, Enum, Float, Hashed, Id, Int, Kind, Uuid
 
+from ._checker import RecordChecker
 from ._report import AuditReport, CallCounter, Finding, Window
-from ._rules import BUILTIN_JUDGES, BUILTIN_KEYS, RecordChecker
+from ._rules import BUILTIN_JUDGES, BUILTIN_KEYS
 from ._scan import AuditError, Checkpoint, ScanOptions, call_api, error_code, translate
 
 
@@ -220,7 +221,7 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
     The regexes on ``@message`` and the numeric conditions whose union
     selects every record that could break a rule (events aside).
     """
-    allowed = sorted(_json_inner(k) for k in set(BUILTIN_KEYS) | set(checker.kinds))
+    allowed = sorted(_json_inner(k) for k in set(BUILTIN_KEYS) | set(checker.fields))
     regexes = [
         r"^\s*[^{\s]",  # does not start as an object
         r"[^}\s]\s*$",  # does not end as one
@@ -241,8 +242,13 @@ def candidate_regexes(checker: RecordChecker) -> tuple[list[str], list[str]]:
         *_CONTENT,
     ]
     conds: list[str] = ["`sampling_rate` > 1"]
-    for name, kind in sorted(checker.kinds.items()):
-        r, c = _field_filter(name, kind)
+    for name, field_kind in sorted(checker.fields.items()):
+        if field_kind is None:
+            # A request field without a kind: every record carrying it is
+            # judged by the scan's rules (fail closed: more rows, no misses).
+            regexes.append(f'"{re.escape(_json_inner(name))}"\\s*:')
+            continue
+        r, c = _field_filter(name, field_kind)
         regexes += r
         conds += c
     return regexes, conds

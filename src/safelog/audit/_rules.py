@@ -1,10 +1,12 @@
 """
-The audit's rules: is one stored record metadata only?
+The audit's rules: what a stored record may hold to be metadata only.
 
-Pure: a stored message (a string) in, the codes of the rules it breaks out.
-Declared fields are judged by the *runtime's own* kinds from `safelog.policy`
-(a stored value passes if the kind, given it, returns it unchanged, or if
-it is the kind's marker); nothing here is a copy of a validator.
+Pure predicates, applied by `safelog.audit._checker.RecordChecker`: the
+rule table, what content looks like, and the judges of declared fields,
+built-in keys and request fields. Declared fields are judged by the
+*runtime's own* kinds from `safelog.policy` (a stored value passes if the
+kind, given it, returns it unchanged, or if it is the kind's marker);
+nothing here is a copy of a validator.
 
 Nothing in this module returns, formats or raises anything derived from the
 record: a finding is a rule code, so the report built from findings can be
@@ -13,38 +15,38 @@ pasted into a ticket.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from safelog._context import BUILTIN_FIELDS
+from safelog._keys import RECORD_KEYS
 from safelog._levels import RECORD_LEVELS
-from safelog._metrics import is_dimension_text
 from safelog.policy import (
-    FieldPolicy,
     Float,
     Hashed,
-    Id,
     Kind,
-    Uuid,
 )
 
 
 __all__ = [
     "BUILTIN_JUDGES",
     "BUILTIN_KEYS",
+    "CLOUDWATCH_KEY",
     "MARKER_EVENTS",
     "MAX_RECORD_BYTES",
     "NESTED_KEYS",
+    "REQUEST_JUDGES",
     "RULES",
-    "RecordChecker",
     "Rule",
+    "emf_directive_ok",
     "event_is_name",
+    "is_int",
     "kind_judge",
     "kind_passes",
     "looks_like_content",
@@ -328,10 +330,10 @@ NESTED_KEYS: frozenset[str] = (
     | {"omitted", "title", "errors", "loc", "errors_omitted"}
     | {"Timestamp", "CloudWatchMetrics", "Namespace", "Dimensions", "Metrics", "Name", "Unit"}
 )
-_CLOUDWATCH_KEY = re.compile(r"cloudwatch_[a-z_]{1,40}\Z")
+CLOUDWATCH_KEY = re.compile(r"cloudwatch_[a-z_]{1,40}\Z")
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
     return type(value) is int
 
 
@@ -343,160 +345,7 @@ def _is_line(value: object) -> bool:
     return value is None or (type(value) is int and value >= 0)
 
 
-_CACHE_SIZE = 65_536
-
-
-class RecordChecker:
-    """
-    Judges stored records against a field policy and, optionally, the event
-    names the code can emit.
-
-    *events*: constants of the code (``--source``); None means unknown, so
-    only the shape of events is checked.
-    """
-
-    def __init__(self, policy: FieldPolicy, events: Collection[str] | None = None) -> None:
-        # Frozen at construction, as the runtime's policy is.
-        self.policy = policy
-        self.kinds: Mapping[str, Kind] = policy.kinds
-        self.events: frozenset[str] | None = None if events is None else frozenset(events)
-        self._judges: Mapping[str, Callable[[object], bool]] = {
-            name: kind_judge(kind) for name, kind in self.kinds.items()
-        }
-        self._metrics: Mapping[str, str] = dict(policy.metrics())
-        self._dimension_names = frozenset(policy.dimensions()) | {"service", "environment"}
-        self._content_cache: dict[str, bool] = {}
-        self._event_cache: dict[str, tuple[str, ...]] = {}
-        self._opaque = frozenset(
-            name for name, kind in self.kinds.items() if isinstance(kind, (Hashed, Id, Uuid))
-        )
-
-    def check(self, message: str) -> list[str]:
-        """The codes of the rules *message* breaks, sorted; empty if it conforms."""
-        if (
-            len(message) > MAX_RECORD_BYTES // 4
-            and len(message.encode("utf-8", "replace")) > MAX_RECORD_BYTES
-        ):
-            return ["SA104"]
-        text = message.strip()
-        if not text.startswith(("{", "[", '"')) and not _looks_like_json_scalar(text):
-            return ["SA101"]
-        try:
-            record = json.loads(text)
-        except (ValueError, RecursionError):
-            return ["SA102" if text.startswith("{") else "SA101"]
-        if type(record) is not dict:
-            return ["SA103"]
-        found: set[str] = set()
-        emf = "_aws" in record
-        if emf:
-            self._emf(record, found)
-        elif type(record.get("event")) is not str:
-            found.add("SA103")
-        for key, value in record.items():
-            if key == "_aws":
-                continue
-            judge = self._judges.get(key)
-            if judge is not None:
-                kind = self.kinds[key]
-                if emf and kind.dimension and is_dimension_text(kind, value):
-                    # EMF requires dimension values as strings (see _metrics).
-                    continue
-                if not judge(value):
-                    found.add("SA202")
-                    if any(looks_like_content(s) for s in _strings(value)):
-                        found.add("SA401")
-                elif key not in self._opaque and type(value) is str and self._content(value):
-                    found.add("SA401")
-                continue
-            if key == "event":
-                self._event(value, found)
-            elif key in BUILTIN_KEYS or _CLOUDWATCH_KEY.match(key):
-                self._builtin(key, value, found)
-            else:
-                found.add("SA201")
-                if any(looks_like_content(s) for s in _strings(value)):
-                    found.add("SA401")
-        return sorted(found)
-
-    # -- parts -----------------------------------------------------------------
-
-    def _content(self, value: str) -> bool:
-        # Field values repeat (statuses, small ids): short ones are cached,
-        # in a bounded table, so memory stays flat over millions of records.
-        if len(value) > 64:
-            return looks_like_content(value)
-        cache = self._content_cache
-        hit = cache.get(value)
-        if hit is None:
-            hit = looks_like_content(value)
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[value] = hit
-        return hit
-
-    def event_codes(self, event: str) -> list[str]:
-        """The codes of the event rules *event* breaks (empty if it is fine)."""
-        cache = self._event_cache
-        hit = cache.get(event)
-        if hit is None:
-            hit = tuple(self._event_codes(event))
-            if len(cache) >= _CACHE_SIZE:
-                cache.clear()
-            cache[event] = hit
-        return list(hit)
-
-    def _event_codes(self, event: str) -> list[str]:
-        if event in MARKER_EVENTS:
-            return []
-        out = []
-        if self.events is not None:
-            if event in self.events:
-                return []
-            out.append("SA301")
-        if not event_is_name(event):
-            out.append("SA302")
-        if looks_like_content(event):
-            out.append("SA401")
-        return out
-
-    def _event(self, value: object, found: set[str]) -> None:
-        if type(value) is str:  # else SA103 already
-            found.update(self.event_codes(value))
-
-    def _builtin(self, key: str, value: object, found: set[str]) -> None:
-        judge = BUILTIN_JUDGES.get(key)
-        ok = judge(value) if judge is not None else key.startswith("cloudwatch_") and _is_int(value)
-        if not ok:
-            found.add("SA203")
-            if any(looks_like_content(s) for s in _strings(value)):
-                found.add("SA401")
-
-    def _emf(self, record: dict[str, Any], found: set[str]) -> None:
-        # An embedded-metric-format record: its metrics and dimensions must
-        # be declared fields (or built-in metadata), checked like any key.
-        meta = record["_aws"]
-        if type(meta) is not dict or set(meta) - {"Timestamp", "CloudWatchMetrics"}:
-            found.add("SA203")
-            return
-        if not _is_int(meta.get("Timestamp")) or type(meta.get("CloudWatchMetrics")) is not list:
-            found.add("SA203")
-            return
-        for directive in meta["CloudWatchMetrics"]:
-            if not _emf_directive_ok(directive):
-                found.add("SA203")
-                return
-            # Names and units come from the policy: metrics are declared
-            # metric fields with their unit, dimensions declared dimensions.
-            for m in directive["Metrics"]:
-                if self._metrics.get(m["Name"]) != m.get("Unit"):
-                    found.add("SA203")
-            for dims in directive.get("Dimensions", []):
-                if not self._dimension_names.issuperset(dims):
-                    found.add("SA203")
-
-
-def _emf_directive_ok(directive: object) -> bool:
+def emf_directive_ok(directive: object) -> bool:
     if type(directive) is not dict or set(directive) - {"Namespace", "Dimensions", "Metrics"}:
         return False
     namespace = directive.get("Namespace")
@@ -521,12 +370,6 @@ def _emf_directive_ok(directive: object) -> bool:
     return True
 
 
-def _looks_like_json_scalar(text: str) -> bool:
-    return (
-        text in ("true", "false", "null") or re.fullmatch(r"-?[0-9][0-9.eE+\-]*", text) is not None
-    )
-
-
 def _frames_ok(value: object) -> bool:
     if type(value) is not list:
         return False
@@ -534,7 +377,7 @@ def _frames_ok(value: object) -> bool:
         if type(frame) is not dict:
             return False
         if set(frame) == {"omitted"}:
-            if not _is_int(frame["omitted"]):
+            if not is_int(frame["omitted"]):
                 return False
             continue
         if set(frame) != _FRAME_KEYS:
@@ -563,7 +406,7 @@ def _error_ok(node: dict[str, Any], depth: int) -> bool:
         elif key == "fingerprint":
             ok = type(value) is str and _FINGERPRINT.match(value) is not None
         elif key in ("errno", "exceptions_omitted"):
-            ok = _is_int(value)
+            ok = is_int(value)
         elif key in ("truncated", "repeated"):
             ok = value is True
         elif key in ("cause", "context"):
@@ -602,15 +445,15 @@ def _validation_ok(value: object) -> bool:
             for p in loc
         ):
             return False
-    return "errors_omitted" not in value or _is_int(value["errors_omitted"])
+    return "errors_omitted" not in value or is_int(value["errors_omitted"])
 
 
 def _is_infra(value: object) -> bool:
     return type(value) is str and _INFRA.match(value) is not None
 
 
-#: Built-in key -> what safelog writes there. One table: the rules and the
-#: Insights engine's allowed keys both derive from it.
+#: Built-in key (`safelog._keys`) -> what safelog writes there: the rules
+#: and the Insights engine's allowed keys both use it.
 BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
     {
         # The event's own rules (SA301, SA302) are applied apart.
@@ -624,9 +467,9 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
         "service": _is_infra,
         "environment": _is_infra,
         "host": lambda v: v is None or _is_infra(v),
-        "pid": _is_int,
-        "dropped": _is_int,
-        "safelog_cut": _is_int,
+        "pid": is_int,
+        "dropped": is_int,
+        "safelog_cut": is_int,
         "line": _is_line,
         "error": lambda v: type(v) is dict and _error_ok(v, 0),
         "stack": lambda v: v == "<unrenderable>" or _frames_ok(v),
@@ -642,18 +485,52 @@ BUILTIN_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
 
 
 #: Top-level keys safelog writes into every record, or into some (with the
-#: ``cloudwatch_*`` counters of its loss reports).
-BUILTIN_KEYS: frozenset[str] = frozenset(BUILTIN_JUDGES)
+#: ``cloudwatch_*`` counters of its loss reports): from `safelog._keys`, the
+#: one table; a test checks that BUILTIN_JUDGES judges exactly these.
+BUILTIN_KEYS: frozenset[str] = RECORD_KEYS
+
+# What the integrations write in the request fields that carry no kind
+# (`safelog._context.BUILTIN_FIELDS` maps them to None): the shapes the
+# integrations check before writing, or their markers.
+_ROUTE_TEMPLATE = re.compile(r"[!-~]{1,200}\Z")
+_TASK_NAME = re.compile(r"[A-Za-z0-9_.:\-]{1,200}\Z")
+_TASK_STATE = re.compile(r"[A-Z_]{1,32}\Z")
+_FUNCTION_NAME = re.compile(r"[A-Za-z0-9_\-]{1,140}\Z")
+_FUNCTION_VERSION = re.compile(r"(\$LATEST|[0-9]{1,10})\Z")
+_EVENT_TYPES = frozenset({"object", "array", "string", "boolean", "number", "null", "other"})
 
 
-def _strings(value: object, depth: int = 0) -> Iterator[str]:
-    """Every string in a parsed JSON value, keys included (bounded depth)."""
-    if type(value) is str:
-        yield value
-    elif depth < 32 and type(value) is dict:
-        for k, v in value.items():
-            yield k
-            yield from _strings(v, depth + 1)
-    elif depth < 32 and type(value) is list:
-        for v in value:
-            yield from _strings(v, depth + 1)
+def _shaped(pattern: re.Pattern[str], *markers: str) -> Callable[[object], bool]:
+    def judge(value: object) -> bool:
+        return type(value) is str and (value in markers or pattern.match(value) is not None)
+
+    return judge
+
+
+_UNKINDED_JUDGES: Mapping[str, Callable[[object], bool]] = {
+    "route": _shaped(_ROUTE_TEMPLATE, "<unmatched>", "<rejected:route>"),
+    "task_name": _shaped(_TASK_NAME, "<rejected:task_name>"),
+    "task_state": _shaped(_TASK_STATE),
+    "function_name": _shaped(_FUNCTION_NAME),
+    "function_version": _shaped(_FUNCTION_VERSION),
+    "event_type": lambda v: v in _EVENT_TYPES,
+}
+
+
+def _request_judge(name: str, kind: Kind | None) -> Callable[[object], bool]:
+    # A KeyError here, at import, means a new kind-less request field has
+    # no shape above: the test suite fails at once.
+    judge = kind_judge(kind) if kind is not None else _UNKINDED_JUDGES[name]
+
+    def request_field(value: object) -> bool:
+        # An integration writes null where the incoming value was unusable.
+        return value is None or judge(value)
+
+    return request_field
+
+
+#: The framework integrations' request fields (`safelog._context.BUILTIN_FIELDS`)
+#: -> what they write there; a policy's declaration of the same name wins.
+REQUEST_JUDGES: Mapping[str, Callable[[object], bool]] = MappingProxyType(
+    {name: _request_judge(name, kind) for name, kind in BUILTIN_FIELDS.items()}
+)

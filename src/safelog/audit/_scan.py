@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._checker import RecordChecker
 from ._report import AuditReport, CallCounter, Finding, Window
-from ._rules import RecordChecker
 
 
 __all__ = [

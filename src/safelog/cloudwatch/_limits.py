@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from safelog._keys import CUT_KEEP_FIRST
 from safelog.processors import render_json_line
 
 
@@ -60,20 +61,7 @@ RECOVERY_CAP = 1.0
 _BACKOFF_MAX_EXPONENT = 10
 
 # Keys of a cut record, in the order they are kept while they fit.
-_KEEP_FIRST = (
-    "timestamp",
-    "level",
-    "logger",
-    "event",
-    "service",
-    "environment",
-    "host",
-    "pid",
-    "module",
-    "function",
-    "line",
-    "dropped",
-)
+_KEEP_FIRST = CUT_KEEP_FIRST
 
 
 def backoff_delay(
