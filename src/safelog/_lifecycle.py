@@ -12,7 +12,9 @@ sink's ``flush``/``close`` and its optional fork hooks.
 - **SIGTERM**: the handler only records the request and starts a flusher
   thread (``_thread.start_new_thread``: no Python-level lock, nothing waits
   for it). The flusher flushes every sink within ``shutdown_timeout``, closes
-  them (what is still unsent is counted), puts back the previous disposition
+  them (what is still unsent is counted), writes each sink's `last_words`
+  (losses counted since the close, from threads still logging; the sink
+  then holds such threads still), puts back the previous disposition
   of SIGTERM and raises it again, so the process ends as it would have
   without safelog.
 - **Fork**: every sink's ``before_fork``/``after_fork_in_parent``/
@@ -169,6 +171,25 @@ def _on_sigterm(signum: int, frame: object) -> None:
         _end_by_sigterm()
 
 
+def _last_words() -> None:
+    """
+    In the flusher thread, after every sink closed: write each sink's last
+    loss record (what threads still logging added since it closed) straight
+    to file descriptor 2, as the process ends next. A sink may keep its lock
+    from here on, so no thread's later log call returns unreported.
+    """
+    for sink in _sinks():
+        words: Callable[[], str | None] | None = getattr(sink, "last_words", None)
+        if not callable(words):
+            continue
+        try:
+            line = words()
+            if line:
+                os.write(2, (line + "\n").encode())
+        except Exception:  # noqa: BLE001, S110 -- the process is ending either way
+            pass
+
+
 def _end_by_sigterm() -> None:
     signal.signal(signal.SIGTERM, _previous if _previous is not None else signal.SIG_DFL)
     os.kill(os.getpid(), signal.SIGTERM)
@@ -185,6 +206,9 @@ def _terminate() -> None:
     for dispatcher in _dispatchers():
         with contextlib.suppress(Exception):
             dispatcher.close(_left(deadline))
+    # Threads still logging (a pool worker still in its task) were counted
+    # since: report it, and hold them still until the process ends.
+    _last_words()
     _flushed = True
     # The main thread's handler (see _on_sigterm) restores the disposition
     # and re-raises. A main thread that runs no Python code for a second
