@@ -27,6 +27,7 @@ from typing import Any
 from safelog._context import BUILTIN_FIELDS
 from safelog._keys import RECORD_KEYS
 from safelog._levels import RECORD_LEVELS
+from safelog._numbers import luhn
 from safelog.policy import (
     Float,
     Hashed,
@@ -209,23 +210,11 @@ def _entropy(text: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
 
 
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i % 2:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return total % 10 == 0
-
-
 def _card_in(run: str) -> bool:
     digits = run.replace(" ", "").replace("-", "")[:256]
     n = len(digits)
     return any(
-        _luhn(digits[i : i + size])
+        luhn(digits[i : i + size])
         for size in range(13, min(19, n) + 1)
         for i in range(n - size + 1)
     )
