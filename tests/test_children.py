@@ -23,6 +23,7 @@ SCRIPT = textwrap.dedent(
     """
     import multiprocessing
     import sys
+    import time
 
     import safelog
 
@@ -60,7 +61,15 @@ SCRIPT = textwrap.dedent(
             pool = ctx.Pool(1, initializer=fail_init, initargs=(secret,))
             # The worker dies in its initializer (and is replaced, again and
             # again): wait until the first one has exited, then stop the pool.
-            first = list(pool._pool)[0]
+            # (The pool may be between a dead worker and its replacement.)
+            first = None
+            deadline = time.monotonic() + 60
+            while first is None and time.monotonic() < deadline:
+                workers = list(pool._pool)
+                if workers:
+                    first = workers[0]
+                else:
+                    time.sleep(0.01)
             first.join(60)
             pool.terminate()
             pool.join()
