@@ -12,9 +12,7 @@ sink's ``flush``/``close`` and its optional fork hooks.
 - **SIGTERM**: the handler only records the request and starts a flusher
   thread (``_thread.start_new_thread``: no Python-level lock, nothing waits
   for it). The flusher flushes every sink within ``shutdown_timeout``, closes
-  them (what is still unsent is counted), writes each sink's `last_words`
-  (losses counted since the close, from threads still logging; the sink
-  then holds such threads still), puts back the previous disposition
+  them (what is still unsent is counted), puts back the previous disposition
   of SIGTERM and raises it again, so the process ends as it would have
   without safelog.
 - **Fork**: every sink's ``before_fork``/``after_fork_in_parent``/
@@ -159,7 +157,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
     if _flushed:
         # The flusher is done and sent SIGTERM again: end as SIGTERM would
         # have without safelog. (signal.signal may only run in the main
-        # thread, which is where Python runs signal handlers.)
+        # thread, which is where Python runs signal handlers.) This thread
+        # may have logged since the sinks closed (a pool worker still in
+        # its task): those records were counted, so say so first.
+        _last_words()
         _end_by_sigterm()
         return
     if _requested:
@@ -173,10 +174,9 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def _last_words() -> None:
     """
-    In the flusher thread, after every sink closed: write each sink's last
-    loss record (what threads still logging added since it closed) straight
-    to file descriptor 2, as the process ends next. A sink may keep its lock
-    from here on, so no thread's later log call returns unreported.
+    Write each sink's last loss record (losses counted after it closed)
+    straight to file descriptor 2: the process ends next, and this may run
+    in a signal handler, so no lock is taken and no sink is called to write.
     """
     for sink in _sinks():
         words: Callable[[], str | None] | None = getattr(sink, "last_words", None)
@@ -206,9 +206,6 @@ def _terminate() -> None:
     for dispatcher in _dispatchers():
         with contextlib.suppress(Exception):
             dispatcher.close(_left(deadline))
-    # Threads still logging (a pool worker still in its task) were counted
-    # since: report it, and hold them still until the process ends.
-    _last_words()
     _flushed = True
     # The main thread's handler (see _on_sigterm) restores the disposition
     # and re-raises. A main thread that runs no Python code for a second
@@ -216,6 +213,7 @@ def _terminate() -> None:
     # the exit status a shell reports for SIGTERM.
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(_REDELIVER_GRACE)
+    _last_words()
     os._exit(128 + signal.SIGTERM)
 
 
