@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -143,47 +142,6 @@ if __name__ == "__main__":
 """
 
 
-# A thread logs without pause while SIGTERM's flusher closes the sink (the
-# endpoint never answers, so everything is lost at the deadline and must be
-# counted). The count of log calls that returned is kept in a file-backed
-# mmap, which outlives the process.
-LATE_PROGRAM = """
-import mmap, os, signal, socket, struct, sys, threading, time
-import safelog
-
-hole = socket.socket()
-hole.bind(("127.0.0.1", 0))
-hole.listen(64)  # accepts in the kernel, never answers
-safelog.configure(
-    service="late",
-    console=False,
-    shutdown_timeout=0.5,
-    cloudwatch=safelog.CloudWatch(
-        log_group="/test/late",
-        endpoint_url=f"http://127.0.0.1:{hole.getsockname()[1]}",
-        region="us-east-1",
-        send_interval=60,
-    ),
-)
-log = safelog.get_logger("late")
-with open(sys.argv[1], "r+b") as fh:
-    counter = mmap.mmap(fh.fileno(), 8)
-
-def keep_logging():
-    n = 0
-    while True:
-        log.info("late.record")
-        n += 1
-        counter[:8] = struct.pack("q", n)
-
-threading.Thread(target=keep_logging, daemon=True).start()
-time.sleep(0.3)
-os.kill(os.getpid(), signal.SIGTERM)
-while True:
-    time.sleep(1)
-"""
-
-
 @pytest.fixture
 def server(safelog_moto: EmbeddedMoto) -> EmbeddedMoto:
     """The session's moto server, running (a fault test may have stopped it)."""
@@ -278,36 +236,6 @@ def program(tmp_path: Path) -> Path:
     path = tmp_path / "pool_program.py"
     path.write_text(POOL_PROGRAM)
     return path
-
-
-class TestLateRecords:
-    def test_records_logged_after_the_sigterm_flush_closed_the_sink_are_reported(
-        self, tmp_path: Path
-    ) -> None:
-        """Lines logged between the SIGTERM flusher's close and death are in a loss record."""
-        program = tmp_path / "late_program.py"
-        program.write_text(LATE_PROGRAM)
-        counter = tmp_path / "emitted.bin"
-        results = []
-        for _ in range(RUNS):
-            counter.write_bytes(bytes(8))
-            proc = subprocess.run(
-                [sys.executable, str(program), str(counter)],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env={**os.environ, **AWS_ENV},
-                cwd=ROOT,
-                check=False,
-            )
-            emitted = int.from_bytes(counter.read_bytes(), sys.byteorder)
-            results.append((proc.returncode, emitted, sum(_drops_per_pid(proc.stderr).values())))
-        for returncode, emitted, dropped in results:
-            assert returncode == -signal.SIGTERM, results
-            assert emitted > 0, results
-            # Nothing was delivered: every log call that returned is counted
-            # (the sink's own loss records may add a few more).
-            assert emitted <= dropped <= emitted + 5, results
 
 
 class TestPoolWorkers:

@@ -185,22 +185,3 @@ class TestCounters:
             assert sink.stream_name == f"svc/prod/{os.getpid()}"
         finally:
             sink.close(0)
-
-
-class TestLastWords:
-    def test_losses_counted_after_close_make_one_last_loss_record(self) -> None:
-        """After close, lines still written are counted, and last_words() reports them once."""
-        cw = safelog.CloudWatch(log_group="/x/y", endpoint_url=_closed_port(), region="us-east-1")
-        safelog.configure(service="svc", console=False, cloudwatch=cw)
-        sink = _sink()
-        sink.close(0.1)
-        assert sink.last_words() is None  # close reported what it counted
-        for _ in range(3):
-            sink.write('{"event":"late"}')
-        line = sink.last_words()
-        assert line is not None
-        record = json.loads(line)
-        assert record["event"] == "safelog.cloudwatch.loss"
-        assert record["cloudwatch_dropped_new"] == 3
-        assert record["cloudwatch_dropped_closed"] == 3
-        assert sink.last_words() is None

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["CloudWatchSink"]
 
 _DEFAULT_TIMEOUT = 5.0
-#: The most `last_words` waits for the queue's lock (seconds).
-_LAST_WORDS_WAIT = 0.05
 #: How long a fork waits for the shipper thread to finish building its
 #: client (seconds). Building the default client takes a fraction of that.
 FORK_BUILD_WAIT = 2.0
@@ -260,16 +258,9 @@ class CloudWatchSink:
         """
         The process ends now (SIGTERM, after `close`): a loss record for the
         losses not reported yet -- lines logged after `close`, counted as
-        ``dropped_closed`` -- or None. The caller writes the line and ends
-        the process.
-
-        It may run in a signal handler: it never waits for the queue's lock
-        beyond a bounded moment (a thread holding it is inside `write`, a
-        few bytecodes from releasing it), and it keeps the lock once it has
-        it, so another thread that logs from now on waits in `write` until
-        the process ends instead of adding a loss nobody reports.
+        ``dropped_closed`` -- or None. It may run in a signal handler, so it
+        takes no lock and writes nothing itself; the caller writes the line.
         """
-        self._lock.acquire(timeout=_LAST_WORDS_WAIT)
         counters = self.queue.counters
         total = counters.dropped()
         if total == self._reported:
