@@ -157,10 +157,7 @@ def _on_sigterm(signum: int, frame: object) -> None:
     if _flushed:
         # The flusher is done and sent SIGTERM again: end as SIGTERM would
         # have without safelog. (signal.signal may only run in the main
-        # thread, which is where Python runs signal handlers.) This thread
-        # may have logged since the sinks closed (a pool worker still in
-        # its task): those records were counted, so say so first.
-        _last_words()
+        # thread, which is where Python runs signal handlers.)
         _end_by_sigterm()
         return
     if _requested:
@@ -170,24 +167,6 @@ def _on_sigterm(signum: int, frame: object) -> None:
         _thread.start_new_thread(_terminate, ())
     except Exception:  # noqa: BLE001 -- no thread to be had: end now, as before
         _end_by_sigterm()
-
-
-def _last_words() -> None:
-    """
-    Write each sink's last loss record (losses counted after it closed)
-    straight to file descriptor 2: the process ends next, and this may run
-    in a signal handler, so no lock is taken and no sink is called to write.
-    """
-    for sink in _sinks():
-        words: Callable[[], str | None] | None = getattr(sink, "last_words", None)
-        if not callable(words):
-            continue
-        try:
-            line = words()
-            if line:
-                os.write(2, (line + "\n").encode())
-        except Exception:  # noqa: BLE001, S110 -- the process is ending either way
-            pass
 
 
 def _end_by_sigterm() -> None:
@@ -213,7 +192,6 @@ def _terminate() -> None:
     # the exit status a shell reports for SIGTERM.
     os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(_REDELIVER_GRACE)
-    _last_words()
     os._exit(128 + signal.SIGTERM)
 
 

@@ -254,21 +254,6 @@ class CloudWatchSink:
         self.shipper.kick.set()
         self.maybe_report(force=True)
 
-    def last_words(self) -> str | None:
-        """
-        The process ends now (SIGTERM, after `close`): a loss record for the
-        losses not reported yet -- lines logged after `close`, counted as
-        ``dropped_closed`` -- or None. It may run in a signal handler, so it
-        takes no lock and writes nothing itself; the caller writes the line.
-        """
-        counters = self.queue.counters
-        total = counters.dropped()
-        if total == self._reported:
-            return None
-        new = total - self._reported
-        self._reported = total
-        return loss_record(self._meta, counters, new)
-
     def stats(self) -> dict[str, int]:
         """Counters, metadata only (``cloudwatch_*``)."""
         with self._lock:
